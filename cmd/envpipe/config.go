@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/envpipe/envpipe/ingest/influx"
+	"github.com/envpipe/envpipe/ingest/mqtt"
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+// config is envpipe.yaml. Each section's type, defaults and validation live
+// with the component that uses it; this only composes them.
+type config struct {
+	Stations   string                   `yaml:"stations"`
+	Lang       string                   `yaml:"lang"`
+	Log        logConfig                `yaml:"log"`
+	HTTP       httpConfig               `yaml:"http"`
+	MQTT       mqtt.Config              `yaml:"mqtt"`
+	InfluxDB   influx.Config            `yaml:"influxdb"`
+	WAL        walConfig                `yaml:"wal"`
+	Validation station.ValidationConfig `yaml:"validation"`
+	DeadLetter deadLetterConfig         `yaml:"dead_letter"`
+
+	dir string // the config file's directory; relative paths start there
+}
+
+type logConfig struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+type httpConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+type walConfig struct {
+	Dir           string `yaml:"dir"`
+	SegmentSizeMB int64  `yaml:"segment_size_mb"`
+	// MaxSizeMB bounds the unwritten backlog; at the bound envpipe stops
+	// acking (the broker queues) instead of dropping. 0 = unbounded.
+	MaxSizeMB int64 `yaml:"max_size_mb"`
+}
+
+type deadLetterConfig struct {
+	Path       string `yaml:"path"`
+	MaxSizeMB  int64  `yaml:"max_size_mb"`
+	InfluxPath string `yaml:"influx_path"`
+}
+
+func defaultConfig() config {
+	return config{
+		Stations:   "stations.yaml",
+		Lang:       "zh",
+		Log:        logConfig{Level: "info", Format: "text"},
+		HTTP:       httpConfig{Listen: "127.0.0.1:9274"},
+		MQTT:       mqtt.DefaultConfig(),
+		InfluxDB:   influx.DefaultConfig(),
+		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64},
+		Validation: station.DefaultValidation(),
+		DeadLetter: deadLetterConfig{Path: "data/deadletter.jsonl", MaxSizeMB: 64, InfluxPath: "data/deadletter-influx.lp"},
+	}
+}
+
+// path resolves p against the config file's directory.
+func (c *config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// loadConfig reads path strictly (unknown keys are errors), applies
+// defaults, validates every section and loads the station registry. It
+// returns every problem found, each prefixed with its file.
+func loadConfig(path string) (*config, *station.Registry, []error) {
+	c := defaultConfig()
+	c.dir = filepath.Dir(path)
+	var errs []error
+	fileErr := func(file string, err error) { errs = append(errs, fmt.Errorf("%s: %w", file, err)) }
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, []error{err}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, nil, []error{fmt.Errorf("%s: %w", path, err)}
+		}
+		for _, e := range te.Errors {
+			fileErr(path, errors.New(e))
+		}
+	}
+	for _, e := range c.validate() {
+		fileErr(path, e)
+	}
+	// Paths in sections are relative to the config file.
+	c.WAL.Dir = c.path(c.WAL.Dir)
+	c.DeadLetter.Path = c.path(c.DeadLetter.Path)
+	c.DeadLetter.InfluxPath = c.path(c.DeadLetter.InfluxPath)
+	c.InfluxDB.DeadLetter = c.DeadLetter.InfluxPath
+	for _, p := range []*string{&c.MQTT.TLS.CAFile, &c.MQTT.TLS.CertFile, &c.MQTT.TLS.KeyFile, &c.MQTT.PasswordFile, &c.InfluxDB.TokenFile} {
+		*p = c.path(*p)
+	}
+	for _, e := range c.MQTT.Validate() {
+		fileErr(path, e)
+	}
+	for _, e := range c.InfluxDB.Validate() {
+		fileErr(path, e)
+	}
+	for _, e := range c.Validation.Validate() {
+		fileErr(path, e)
+	}
+
+	stPath := c.path(c.Stations)
+	reg, serrs := station.Load(stPath)
+	for _, e := range serrs {
+		fileErr(stPath, e)
+	}
+	return &c, reg, errs
+}
+
+func (c *config) validate() []error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.Lang != "zh" && c.Lang != "en" {
+		bad("lang", "%q is not zh or en", c.Lang)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.HTTP.Listen == "" {
+		bad("http.listen", "missing (host:port for /metrics, /healthz, /readyz)")
+	}
+	if c.WAL.Dir == "" {
+		bad("wal.dir", "missing")
+	}
+	if c.WAL.SegmentSizeMB <= 0 || c.WAL.SegmentSizeMB > 1024 {
+		bad("wal.segment_size_mb", "%d is not in 1..1024", c.WAL.SegmentSizeMB)
+	}
+	if c.WAL.MaxSizeMB < 0 {
+		bad("wal.max_size_mb", "must not be negative")
+	}
+	if c.Stations == "" {
+		bad("stations", "missing: path of stations.yaml")
+	}
+	if c.DeadLetter.Path == "" {
+		bad("dead_letter.path", "missing")
+	}
+	return errs
+}

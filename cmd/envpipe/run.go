@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/envpipe/envpipe/ingest/deadletter"
+	"github.com/envpipe/envpipe/ingest/influx"
+	"github.com/envpipe/envpipe/ingest/mqtt"
+	"github.com/envpipe/envpipe/ingest/pipeline"
+	"github.com/envpipe/envpipe/ingest/wal"
+)
+
+// run is the daemon: it wires the data path
+//
+//	mqtt.Source ─▶ pipeline ─▶ wal ─▶ influx.Writer
+//
+// and shuts it down in data-flow order when ctx ends.
+func run(ctx context.Context, configPath string, logOut io.Writer) error {
+	cfg, reg, errs := loadConfig(configPath)
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
+	}
+	logger := newLogger(cfg.Log, logOut)
+	logger.Info("starting envpipe", "version", version, "config", configPath, "stations", reg.Len())
+
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(cfg.WAL.Dir, 0o750); err != nil {
+		return fmt.Errorf("create wal dir: %w", err)
+	}
+	log, err := wal.Open(cfg.WAL.Dir, wal.Options{
+		SegmentSize: cfg.WAL.SegmentSizeMB << 20,
+		MaxSize:     cfg.WAL.MaxSizeMB << 20,
+		Logger:      logger.With("component", "wal"),
+	})
+	if err != nil {
+		return fmt.Errorf("open wal: %w", err)
+	}
+	walClosed := false
+	defer func() {
+		if !walClosed {
+			log.Close()
+		}
+	}()
+	registerWALMetrics(promReg, log)
+
+	if err := os.MkdirAll(filepath.Dir(cfg.DeadLetter.Path), 0o750); err != nil {
+		return fmt.Errorf("create dead-letter dir: %w", err)
+	}
+	dead, err := deadletter.Open(cfg.DeadLetter.Path, cfg.DeadLetter.MaxSizeMB<<20)
+	if err != nil {
+		return err
+	}
+	defer dead.Close()
+
+	deliveries := make(chan pipeline.Delivery, cfg.MQTT.QueueSize)
+	pipe := pipeline.New(pipeline.Config{
+		Registry:    reg,
+		Validation:  cfg.Validation,
+		Log:         log,
+		DeadLetters: dead,
+		Metrics:     pipeline.NewMetrics(promReg),
+		Logger:      logger,
+	})
+	writer, err := influx.NewWriter(cfg.InfluxDB, log, influx.NewMetrics(promReg), logger)
+	if err != nil {
+		return err
+	}
+	src, err := mqtt.New(cfg.MQTT, deliveries, mqtt.NewMetrics(promReg), logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	srv := &http.Server{Handler: httpHandler(promReg, src, writer, log), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "err", err)
+		}
+	}()
+	logger.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
+
+	// Each stage has its own context so that shutdown can stop them in
+	// data-flow order: source first, sink last.
+	srcCtx, stopSrc := context.WithCancel(context.Background())
+	pipeCtx, stopPipe := context.WithCancel(context.Background())
+	writerCtx, stopWriter := context.WithCancel(context.Background())
+	defer stopSrc()
+	defer stopPipe()
+	defer stopWriter()
+
+	srcDone := make(chan error, 1)
+	go func() { srcDone <- src.Run(srcCtx) }()
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-pipeDone:
+		runErr = fmt.Errorf("pipeline: %w", err)
+		pipeDone <- nil
+	case err := <-writerDone:
+		runErr = fmt.Errorf("influx writer: %w", err)
+		writerDone <- nil
+	case err := <-srcDone:
+		runErr = fmt.Errorf("mqtt: %w", err)
+		srcDone <- nil
+	}
+
+	// 1. Stop handing messages over; what is queued stays unacked and comes
+	//    back from the broker next time.
+	src.Quiesce()
+	// 2. Finish the message in hand.
+	stopPipe()
+	<-pipeDone
+	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
+	//    no backlog when InfluxDB is up.
+	stopWriter()
+	if err := <-writerDone; err != nil && runErr == nil {
+		runErr = fmt.Errorf("influx writer: %w", err)
+	}
+	// 4. Flush the WAL: the last group commit fires its acks.
+	walClosed = true
+	if err := log.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close wal: %w", err)
+	}
+	// 5. Disconnect, after the last PUBACKs went out.
+	stopSrc()
+	<-srcDone
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	if runErr != nil {
+		logger.Error("stopped with an error", "err", runErr)
+	} else {
+		logger.Info("stopped")
+	}
+	return runErr
+}
+
+// httpHandler serves /metrics, /healthz (alive) and /readyz (connected to
+// the broker and writing to InfluxDB).
+func httpHandler(reg *prometheus.Registry, src *mqtt.Source, w *influx.Writer, log *wal.WAL) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(rw, "ok")
+	})
+	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		type check struct {
+			OK     bool   `json:"ok"`
+			Detail string `json:"detail,omitempty"`
+		}
+		res := map[string]check{}
+		res["mqtt"] = check{OK: src.Connected()}
+		if !src.Connected() {
+			res["mqtt"] = check{Detail: "not connected to the broker"}
+		}
+		ok, detail := w.Healthy()
+		res["influxdb"] = check{OK: ok, Detail: detail}
+		st := log.Stats()
+		res["wal"] = check{OK: !st.Blocked}
+		if st.Blocked {
+			res["wal"] = check{Detail: "WAL at its size limit: not acking, the broker queues"}
+		}
+		status := http.StatusOK
+		for _, c := range res {
+			if !c.OK {
+				status = http.StatusServiceUnavailable
+			}
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(status)
+		_ = json.NewEncoder(rw).Encode(res)
+	})
+	return mux
+}
+
+// registerWALMetrics exposes the WAL's state, read at scrape time.
+func registerWALMetrics(reg prometheus.Registerer, log *wal.WAL) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "envpipe_wal_bytes",
+			Help: "Bytes in the WAL not yet written to InfluxDB.",
+		}, func() float64 { return float64(log.Stats().UnwrittenBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "envpipe_wal_oldest_unwritten_age_seconds",
+			Help: "Age of the oldest WAL record not yet written to InfluxDB (0 when none).",
+		}, func() float64 {
+			t := log.Stats().OldestUnwritten
+			if t.IsZero() {
+				return 0
+			}
+			return time.Since(t).Seconds()
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "envpipe_wal_segments",
+			Help: "WAL segment files on disk.",
+		}, func() float64 { return float64(log.Stats().Segments) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "envpipe_wal_blocked",
+			Help: "1 while the WAL is at its size limit and envpipe has stopped acking (backpressure).",
+		}, func() float64 {
+			if log.Stats().Blocked {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "envpipe_wal_truncated_bytes_total",
+			Help: "Bytes of torn or corrupt records cut off the WAL at start-up.",
+		}, func() float64 { return float64(log.Stats().TruncatedBytes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "envpipe_wal_fsyncs_total",
+			Help: "WAL fsyncs (group commits).",
+		}, func() float64 { return float64(log.Stats().Fsyncs) }),
+	)
+}
+

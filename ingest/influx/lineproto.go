@@ -1,0 +1,99 @@
+package influx
+
+import (
+	"strconv"
+
+	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+// Encoder appends readings as InfluxDB line protocol, the schema of
+// DESIGN.md: measurement = the station's kind; tags station, county (+ river,
+// section for water); one float field per parameter. A value whose flag is
+// not N is written as <param>_flagged with a string field <param>_flag, so
+// that queries on <param> see only valid data while nothing is thrown away.
+//
+// An Encoder caches each station's measurement-and-tags prefix; it is not
+// safe for concurrent use.
+type Encoder struct {
+	prefix map[*station.Station][]byte
+}
+
+// NewEncoder returns an empty encoder.
+func NewEncoder() *Encoder { return &Encoder{prefix: map[*station.Station][]byte{}} }
+
+// Append appends one point for r (which belongs to st) and a newline.
+func (e *Encoder) Append(buf []byte, st *station.Station, r *ingest.Reading) []byte {
+	p, ok := e.prefix[st]
+	if !ok {
+		p = Prefix(st)
+		e.prefix[st] = p
+	}
+	buf = append(buf, p...)
+	buf = AppendFields(buf, r.Values)
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, r.Time.UnixNano(), 10)
+	return append(buf, '\n')
+}
+
+// AppendFields appends the field set of values (without leading space).
+func AppendFields(buf []byte, values []ingest.Value) []byte {
+	for i, v := range values {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, v.Param...)
+		if v.Flag != ingest.FlagNormal && v.Flag != 0 {
+			buf = append(buf, "_flagged="...)
+			buf = strconv.AppendFloat(buf, v.V, 'g', -1, 64)
+			buf = append(buf, ',')
+			buf = append(buf, v.Param...)
+			buf = append(buf, `_flag="`...)
+			buf = append(buf, byte(v.Flag), '"')
+			continue
+		}
+		buf = append(buf, '=')
+		buf = strconv.AppendFloat(buf, v.V, 'g', -1, 64)
+	}
+	return buf
+}
+
+// Prefix is "<measurement>,<tags> " for st, tag keys sorted as InfluxDB
+// prefers.
+func Prefix(st *station.Station) []byte {
+	b := []byte(string(st.Kind))
+	b = AppendTag(b, "county", st.County)
+	if st.Kind == ingest.KindWater {
+		b = AppendTag(b, "river", st.River)
+		b = AppendTag(b, "section", st.Section)
+	}
+	b = AppendTag(b, "station", st.ID)
+	return append(b, ' ')
+}
+
+// AppendTag appends ",key=value" with value escaped; empty values are
+// skipped because line protocol does not allow them.
+func AppendTag(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, ',')
+	b = append(b, key...)
+	b = append(b, '=')
+	return AppendEscaped(b, value)
+}
+
+// AppendEscaped escapes what line protocol requires in tag keys and values.
+func AppendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ',', '=', ' ', '\\':
+			b = append(b, '\\', c)
+		case '\n', '\r':
+			b = append(b, '\\', ' ') // never valid in a tag; the registry forbids it
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}

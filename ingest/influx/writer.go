@@ -1,0 +1,363 @@
+package influx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/envpipe/envpipe/ingest/wal"
+)
+
+// Config is the `influxdb` section of envpipe.yaml.
+type Config struct {
+	URL    string `yaml:"url"`
+	Org    string `yaml:"org"`
+	Bucket string `yaml:"bucket"`
+	// The token comes from the environment or a file, never from the YAML.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+
+	BatchMaxBytes int           `yaml:"batch_max_bytes"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	Timeout       time.Duration `yaml:"timeout"`
+	Gzip          *bool         `yaml:"gzip"`
+	RetryMin      time.Duration `yaml:"retry_min"`
+	RetryMax      time.Duration `yaml:"retry_max"`
+	// DeadLetter receives batches InfluxDB refused as malformed (HTTP 400).
+	DeadLetter string `yaml:"dead_letter"`
+}
+
+// DefaultConfig is used where envpipe.yaml is silent.
+func DefaultConfig() Config {
+	t := true
+	return Config{
+		URL:           "http://127.0.0.1:8086",
+		Bucket:        "env/autogen",
+		TokenEnv:      "ENVPIPE_INFLUX_TOKEN",
+		BatchMaxBytes: 1 << 20,
+		FlushInterval: time.Second,
+		Timeout:       30 * time.Second,
+		Gzip:          &t,
+		RetryMin:      500 * time.Millisecond,
+		RetryMax:      30 * time.Second,
+	}
+}
+
+// Validate returns the problems of c, each naming its key.
+func (c Config) Validate() []error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("influxdb.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		bad("url", "%q must start with http:// or https://", c.URL)
+	}
+	if c.Bucket == "" {
+		bad("bucket", "missing (InfluxDB 1.8: database/retention-policy, e.g. env/autogen)")
+	}
+	if c.BatchMaxBytes < 1024 || c.BatchMaxBytes > 64<<20 {
+		bad("batch_max_bytes", "%d is not in 1024..67108864", c.BatchMaxBytes)
+	}
+	if c.FlushInterval <= 0 {
+		bad("flush_interval", "must be positive")
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "must be positive")
+	}
+	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+		bad("retry_max", "retry_min must be positive and retry_max at least retry_min")
+	}
+	if c.TokenFile != "" {
+		if _, err := os.Stat(c.TokenFile); err != nil {
+			bad("token_file", "%v", err)
+		}
+	}
+	return errs
+}
+
+// Token returns the token from the file or the environment variable. For
+// InfluxDB 1.8 without auth any token is accepted; ":" is sent then.
+func (c Config) Token() (string, error) {
+	if c.TokenFile != "" {
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("influxdb.token_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if c.TokenEnv != "" {
+		if v := os.Getenv(c.TokenEnv); v != "" {
+			return v, nil
+		}
+	}
+	return ":", nil
+}
+
+// Log is the part of the WAL the writer consumes.
+type Log interface {
+	Read(from wal.Position, maxBytes int) ([][]byte, wal.Position, error)
+	Notify() <-chan struct{}
+	Checkpoint() wal.Position
+	Commit(wal.Position) error
+}
+
+// Metrics of the writer.
+type Metrics struct {
+	latency     prometheus.Histogram
+	errors      *prometheus.CounterVec
+	points      prometheus.Counter
+	deadLetters prometheus.Counter
+}
+
+// NewMetrics registers the writer's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "envpipe_influx_write_duration_seconds",
+			Help:    "Latency of InfluxDB batch writes, successful or not.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envpipe_influx_write_errors_total",
+			Help: "Failed InfluxDB batch writes by kind: retry (network, 5xx, 429, auth: kept and retried), rejected (400: dead-lettered), split (413: halved).",
+		}, []string{"kind"}),
+		points: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "envpipe_points_written_total",
+			Help: "Points InfluxDB accepted.",
+		}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "envpipe_influx_points_dead_lettered_total",
+			Help: "Points in batches InfluxDB refused as malformed, written to the dead-letter file.",
+		}),
+	}
+	for _, k := range []string{"retry", "rejected", "split"} {
+		m.errors.WithLabelValues(k)
+	}
+	reg.MustRegister(m.latency, m.errors, m.points, m.deadLetters)
+	return m
+}
+
+// Writer drains the WAL into InfluxDB in batches and commits the WAL
+// checkpoint after each accepted batch. It is the only reader of the WAL.
+type Writer struct {
+	cfg     Config
+	log     Log
+	client  influxdb2.Client
+	api     api.WriteAPIBlocking
+	metrics *Metrics
+	logger  *slog.Logger
+
+	mu        sync.Mutex
+	healthy   bool
+	lastError string
+	body      bytes.Buffer
+}
+
+// NewWriter builds a writer; call Run to start it.
+func NewWriter(cfg Config, log Log, m *Metrics, logger *slog.Logger) (*Writer, error) {
+	token, err := cfg.Token()
+	if err != nil {
+		return nil, err
+	}
+	opts := influxdb2.DefaultOptions().
+		SetUseGZip(*cfg.Gzip).
+		SetHTTPRequestTimeout(uint(cfg.Timeout / time.Second)).
+		SetMaxRetries(0)
+	client := influxdb2.NewClientWithOptions(cfg.URL, token, opts)
+	return &Writer{
+		cfg: cfg, log: log, client: client,
+		api:     client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
+		metrics: m, logger: logger.With("component", "influx"),
+		healthy: true,
+	}, nil
+}
+
+// Healthy reports whether the last write attempt succeeded.
+func (w *Writer) Healthy() (bool, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.healthy, w.lastError
+}
+
+func (w *Writer) setHealth(ok bool, msg string) {
+	w.mu.Lock()
+	w.healthy, w.lastError = ok, msg
+	w.mu.Unlock()
+}
+
+// Run writes until ctx ends. On ctx's end it writes what is already durable
+// in the WAL once more (bounded by drainTimeout) so that a clean shutdown
+// leaves no backlog, then returns.
+func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
+	defer w.client.Close()
+	pos := w.log.Checkpoint()
+	var firstSeen time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		recs, next, err := w.log.Read(pos, w.cfg.BatchMaxBytes)
+		if err != nil {
+			return fmt.Errorf("read wal: %w", err)
+		}
+		size := 0
+		for _, r := range recs {
+			size += len(r)
+		}
+		full := size >= w.cfg.BatchMaxBytes*3/4
+		if len(recs) > 0 && firstSeen.IsZero() {
+			firstSeen = time.Now()
+		}
+		if len(recs) == 0 || (!full && time.Since(firstSeen) < w.cfg.FlushInterval) {
+			wait := w.cfg.FlushInterval
+			if !firstSeen.IsZero() {
+				wait = w.cfg.FlushInterval - time.Since(firstSeen)
+			}
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return w.drain(drainTimeout, pos)
+			case <-w.log.Notify():
+			case <-timer.C:
+			}
+			timer.Stop()
+			continue
+		}
+		firstSeen = time.Time{}
+		if err := w.writeRetrying(ctx, recs); err != nil {
+			// Only ctx ends a retry loop.
+			return w.drain(drainTimeout, pos)
+		}
+		if err := w.log.Commit(next); err != nil {
+			return fmt.Errorf("commit wal checkpoint: %w", err)
+		}
+		pos = next
+	}
+}
+
+// drain writes whatever is durable after pos, without retrying for long.
+func (w *Writer) drain(timeout time.Duration, pos wal.Position) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		recs, next, err := w.log.Read(pos, w.cfg.BatchMaxBytes)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		if err := w.writeRetrying(ctx, recs); err != nil {
+			w.logger.Warn("shutdown: backlog left in the WAL, written at next start", "err", err)
+			return nil
+		}
+		if err := w.log.Commit(next); err != nil {
+			return fmt.Errorf("commit wal checkpoint: %w", err)
+		}
+		pos = next
+	}
+}
+
+// writeRetrying writes recs until InfluxDB accepts them (or refuses them as
+// malformed, which dead-letters them). It returns only ctx's error.
+func (w *Writer) writeRetrying(ctx context.Context, recs [][]byte) error {
+	backoff := w.cfg.RetryMin
+	failures := 0
+	for {
+		err := w.writeSplitting(ctx, recs)
+		if err == nil {
+			if failures > 0 {
+				w.logger.Info("InfluxDB writes resumed", "failed_attempts", failures)
+			}
+			w.setHealth(true, "")
+			return nil
+		}
+		failures++
+		w.metrics.errors.WithLabelValues("retry").Inc()
+		w.setHealth(false, err.Error())
+		// Log the first failure and then every tenth: an outage must not
+		// flood the log.
+		if failures == 1 || failures%10 == 0 {
+			w.logger.Error("InfluxDB write failed; keeping the batch in the WAL and retrying",
+				"err", err, "attempt", failures, "retry_in", backoff)
+		}
+		delay := backoff
+		var he *http2.Error
+		if errors.As(err, &he) && he.RetryAfter > 0 {
+			delay = time.Duration(he.RetryAfter) * time.Second
+		}
+		// Jitter keeps replicas from retrying in lockstep.
+		delay += time.Duration(rand.Int64N(int64(delay)/4 + 1))
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, w.cfg.RetryMax)
+	}
+}
+
+// writeSplitting writes recs; a 413 halves the batch, a 400 dead-letters it.
+// Other errors are returned for retrying.
+func (w *Writer) writeSplitting(ctx context.Context, recs [][]byte) error {
+	w.body.Reset()
+	points := 0
+	for _, r := range recs {
+		w.body.Write(r)
+		points += bytes.Count(r, []byte{'\n'})
+	}
+	start := time.Now()
+	err := w.api.WriteRecord(ctx, w.body.String())
+	w.metrics.latency.Observe(time.Since(start).Seconds())
+	if err == nil {
+		w.metrics.points.Add(float64(points))
+		return nil
+	}
+	var he *http2.Error
+	if errors.As(err, &he) {
+		switch {
+		case he.StatusCode == http.StatusRequestEntityTooLarge && len(recs) > 1:
+			w.metrics.errors.WithLabelValues("split").Inc()
+			half := len(recs) / 2
+			if err := w.writeSplitting(ctx, recs[:half]); err != nil {
+				return err
+			}
+			return w.writeSplitting(ctx, recs[half:])
+		case he.StatusCode == http.StatusBadRequest:
+			w.metrics.errors.WithLabelValues("rejected").Inc()
+			w.metrics.deadLetters.Add(float64(points))
+			w.logger.Error("InfluxDB refused a batch as malformed; dead-lettered", "points", points, "err", he.Error())
+			return w.deadLetter(recs, he.Error())
+		}
+	}
+	return fmt.Errorf("write batch of %d points: %w", points, err)
+}
+
+func (w *Writer) deadLetter(recs [][]byte, reason string) error {
+	if w.cfg.DeadLetter == "" {
+		return nil
+	}
+	f, err := os.OpenFile(w.cfg.DeadLetter, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		w.logger.Error("cannot open InfluxDB dead-letter file", "err", err)
+		return nil
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "# %s %s\n", time.Now().UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "\n", " "))
+	for _, r := range recs {
+		f.Write(r)
+	}
+	return nil
+}

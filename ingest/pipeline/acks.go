@@ -1,0 +1,68 @@
+package pipeline
+
+import "sync"
+
+// ackQueue releases acks in arrival order. A message refused outright is
+// ready at once; a message with readings becomes ready when the WAL reports
+// its record durable. The WAL reports in append order, so the n-th durable
+// report belongs to the n-th WAL-backed entry.
+type ackQueue struct {
+	mu      sync.Mutex
+	entries []ackEntry // FIFO; head at index head
+	head    int
+	durable int // WAL completions not yet matched to an entry
+}
+
+type ackEntry struct {
+	ack     func()
+	viaWAL  bool
+	message bool
+}
+
+// push adds a message's ack. It must be called in arrival order.
+func (q *ackQueue) push(ack func(), viaWAL bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.entries = append(q.entries, ackEntry{ack: ack, viaWAL: viaWAL})
+	q.release()
+}
+
+// walDone records that the oldest outstanding WAL record is durable.
+func (q *ackQueue) walDone() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.durable++
+	q.release()
+}
+
+// pending is the number of messages not yet acked.
+func (q *ackQueue) pending() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.entries) - q.head
+}
+
+// release acks from the head while the head is ready. Called with mu held,
+// so acks are never sent out of order even from two goroutines.
+func (q *ackQueue) release() {
+	for q.head < len(q.entries) {
+		e := &q.entries[q.head]
+		if e.viaWAL {
+			if q.durable == 0 {
+				break
+			}
+			q.durable--
+		}
+		if e.ack != nil {
+			e.ack()
+		}
+		*e = ackEntry{}
+		q.head++
+	}
+	// Compact once the consumed prefix dominates, keeping pushes O(1) amortised.
+	if q.head > 0 && q.head*2 >= len(q.entries) {
+		n := copy(q.entries, q.entries[q.head:])
+		q.entries = q.entries[:n]
+		q.head = 0
+	}
+}

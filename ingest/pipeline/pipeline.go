@@ -1,0 +1,273 @@
+// Package pipeline is envpipe's data path, in one place:
+//
+//	Delivery ─▶ decode ─▶ validate ─▶ encode ─▶ WAL.Append ─(durable)─▶ ack
+//	                         │                     refused ─▶ dead letter + metric ─▶ ack
+//	                         └─▶ observers (derivation, alert rules)
+//
+// The ack rule: a message is acknowledged to its transport only after every
+// reading kept from it is fsynced in the WAL, or after it was refused
+// outright; acks are released in arrival order. The InfluxDB writer drains
+// the WAL separately (package influx), so acks never wait for InfluxDB.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/deadletter"
+	"github.com/envpipe/envpipe/ingest/decode"
+	"github.com/envpipe/envpipe/ingest/influx"
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+// Format is the payload format of a delivery.
+type Format string
+
+const (
+	FormatJSON  Format = "json"
+	FormatHJ212 Format = "hj212"
+)
+
+// Delivery is one message handed over by a transport.
+type Delivery struct {
+	Format Format
+	// Topic (or peer address) is recorded in dead letters.
+	Topic string
+	// Station is the station the transport vouches for (the topic's station
+	// level); "" when the transport does not name one.
+	Station string
+	Payload []byte
+	// Ack is called exactly once, from any goroutine, when the message may be
+	// acknowledged: after its readings are durable, or it was refused.
+	Ack func()
+}
+
+// Log is the part of the WAL the pipeline appends to.
+type Log interface {
+	// Append copies rec and calls done once it is durable, in append order.
+	Append(ctx context.Context, rec []byte, done func(error)) error
+}
+
+// DeadLetters records refused input.
+type DeadLetters interface {
+	Write(r deadletter.Record, payload []byte) error
+}
+
+// Observer sees every accepted reading (after validation, before its WAL
+// record is durable), in arrival order, on the pipeline goroutine. r is only
+// valid during the call.
+type Observer interface {
+	Observe(st *station.Station, r *ingest.Reading)
+}
+
+// Config is what the pipeline needs.
+type Config struct {
+	Registry    *station.Registry
+	Validation  station.ValidationConfig
+	Log         Log
+	DeadLetters DeadLetters
+	Observers   []Observer
+	Metrics     *Metrics
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Decoders for formats other than JSON (HJ 212), by format.
+	Decoders map[Format]Decoder
+}
+
+// Decoder turns a delivery's payload into readings and rejections. The
+// result is valid until the next call.
+type Decoder interface {
+	Decode(d *Delivery) *decode.Result
+}
+
+// Pipeline processes deliveries on one goroutine (Run).
+type Pipeline struct {
+	cfg       Config
+	json      decode.Decoder
+	validator *station.Validator
+	enc       *influx.Encoder
+	acks      ackQueue
+	logger    *slog.Logger
+	m         *Metrics
+
+	buf      []byte
+	rejects  []ingest.Reject
+	lastSeen map[*station.Station]lastSeen
+	fatalMu  sync.Mutex
+	fatal    error
+	walDone  func(error)
+	accepted [2]prometheus.Counter
+}
+
+type lastSeen struct {
+	g prometheus.Gauge
+	t time.Time
+}
+
+// New builds a pipeline.
+func New(cfg Config) *Pipeline {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := &Pipeline{
+		cfg:       cfg,
+		validator: station.NewValidator(cfg.Registry, cfg.Validation, cfg.Now),
+		enc:       influx.NewEncoder(),
+		logger:    cfg.Logger.With("component", "pipeline"),
+		m:         cfg.Metrics,
+		lastSeen:  map[*station.Station]lastSeen{},
+	}
+	p.json.MaxReadings = cfg.Validation.MaxReadings
+	p.walDone = p.onDurable
+	p.accepted[0] = p.m.accepted.WithLabelValues(string(ingest.KindAir))
+	p.accepted[1] = p.m.accepted.WithLabelValues(string(ingest.KindWater))
+	return p
+}
+
+// Run handles deliveries from in until in is closed or ctx ends, or the WAL
+// fails (the returned error). Deliveries still queued in `in` when ctx ends
+// are left unacked: the broker redelivers them.
+func (p *Pipeline) Run(ctx context.Context, in <-chan Delivery) error {
+	for {
+		if err := p.failed(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case d, ok := <-in:
+			if !ok {
+				return nil
+			}
+			if err := p.Handle(ctx, &d); err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+// PendingAcks is the number of messages received and not yet acked.
+func (p *Pipeline) PendingAcks() int { return p.acks.pending() }
+
+// Handle processes one delivery. It returns an error only when the WAL
+// cannot take the readings (closed, failed, or ctx ended while it was full).
+func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
+	p.m.received.WithLabelValues(string(d.Format)).Inc()
+	p.rejects = p.rejects[:0]
+	p.buf = p.buf[:0]
+
+	var res *decode.Result
+	switch {
+	case len(d.Payload) > p.cfg.Validation.MaxPayloadBytes:
+		p.rejects = append(p.rejects, ingest.Reject{Reason: ingest.ReasonPayloadTooLarge,
+			Detail: fmt.Sprintf("%d bytes, at most %d", len(d.Payload), p.cfg.Validation.MaxPayloadBytes)})
+	case d.Format == FormatJSON:
+		res = p.json.JSON(d.Payload)
+	default:
+		dec, ok := p.cfg.Decoders[d.Format]
+		if !ok {
+			p.rejects = append(p.rejects, ingest.Reject{Reason: ingest.ReasonBadShape, Detail: "unsupported format " + string(d.Format)})
+			break
+		}
+		res = dec.Decode(d)
+	}
+
+	if res != nil {
+		p.rejects = append(p.rejects, res.Rejects...)
+		for i := range res.Readings {
+			r := &res.Readings[i]
+			var st *station.Station
+			st, p.rejects = p.validator.Check(r, d.Station, p.rejects)
+			if st == nil {
+				continue
+			}
+			p.buf = p.enc.Append(p.buf, st, r)
+			p.noteAccepted(st, r)
+			for _, o := range p.cfg.Observers {
+				o.Observe(st, r)
+			}
+		}
+	}
+	if len(p.rejects) > 0 {
+		p.refuse(d)
+	}
+	if len(p.buf) == 0 {
+		p.acks.push(d.Ack, false)
+		return nil
+	}
+	p.acks.push(d.Ack, true)
+	if err := p.cfg.Log.Append(ctx, p.buf, p.walDone); err != nil {
+		return fmt.Errorf("append to wal: %w", err)
+	}
+	return nil
+}
+
+func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
+	if st.Kind == ingest.KindAir {
+		p.accepted[0].Inc()
+	} else {
+		p.accepted[1].Inc()
+	}
+	ls, ok := p.lastSeen[st]
+	if !ok {
+		ls.g = p.m.lastReading.WithLabelValues(st.ID)
+	}
+	if r.Time.After(ls.t) {
+		ls.t = r.Time
+		ls.g.Set(float64(r.Time.UnixNano()) / 1e9)
+	}
+	p.lastSeen[st] = ls
+}
+
+// maxDeadLettersPerMessage keeps one huge bad array from writing thousands
+// of copies of itself.
+const maxDeadLettersPerMessage = 8
+
+func (p *Pipeline) refuse(d *Delivery) {
+	for i, rj := range p.rejects {
+		p.m.rejected.WithLabelValues(string(rj.Reason)).Inc()
+		if i >= maxDeadLettersPerMessage || p.cfg.DeadLetters == nil {
+			continue
+		}
+		rec := deadletter.Record{Time: p.cfg.Now().UTC(), Reason: string(rj.Reason), Topic: d.Topic,
+			Station: rj.Station, Param: rj.Param, Detail: rj.Detail}
+		if err := p.cfg.DeadLetters.Write(rec, d.Payload); err != nil {
+			p.logger.Error("dead letter not written", "err", err)
+		} else {
+			p.m.deadLetters.Inc()
+		}
+	}
+	first := p.rejects[0]
+	p.logger.Debug("input refused", "topic", d.Topic, "reason", first.Reason, "detail", first.Detail, "count", len(p.rejects))
+}
+
+// onDurable is the WAL's done callback for every appended record.
+func (p *Pipeline) onDurable(err error) {
+	if err != nil {
+		// The message stays unacked; the broker redelivers it after the
+		// restart that this error causes.
+		p.fatalMu.Lock()
+		if p.fatal == nil {
+			p.fatal = fmt.Errorf("wal write failed: %w", err)
+		}
+		p.fatalMu.Unlock()
+		return
+	}
+	p.acks.walDone()
+}
+
+func (p *Pipeline) failed() error {
+	p.fatalMu.Lock()
+	defer p.fatalMu.Unlock()
+	return p.fatal
+}

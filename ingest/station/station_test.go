@@ -1,0 +1,69 @@
+package station
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envpipe/envpipe/ingest"
+)
+
+func TestShippedStationsFileCoversTheNetwork(t *testing.T) {
+	r, errs := Load(filepath.Join("..", "..", "configs", "stations.yaml"))
+	if len(errs) > 0 {
+		t.Fatalf("shipped stations.yaml: %v", errs)
+	}
+	counties := map[string]bool{}
+	rivers := map[string]bool{}
+	for _, s := range r.All() {
+		if s.Kind == ingest.KindAir {
+			counties[s.County] = true
+		} else {
+			rivers[s.River] = true
+			if s.River != "黄丰桥水库" && s.TargetClass != "II" {
+				t.Errorf("%s: target class %s, want II", s.ID, s.TargetClass)
+			}
+		}
+	}
+	for _, c := range []string{"Hetang", "Lusong", "Shifeng", "Tianyuan", "Lukou", "Liling", "You", "Chaling", "Yanling"} {
+		if !counties[c] {
+			t.Errorf("no air station in %s", c)
+		}
+	}
+	for _, rv := range []string{"湘江", "洣水", "渌水"} {
+		if !rivers[rv] {
+			t.Errorf("no section on %s", rv)
+		}
+	}
+}
+
+func TestParseReportsEveryProblem(t *testing.T) {
+	src := `stations:
+  - {id: "a,b=c d", kind: air, county: X, lat: 1, lon: 1}
+  - {id: ok1, kind: fish, county: X}
+  - {id: ok2, kind: water, county: X, river: R, target_class: VII}
+  - {id: ok3, kind: air, county: X, colour: red}
+`
+	_, errs := Parse([]byte(src))
+	want := []string{"stations[0].id", "stations[1].kind", "stations[2].target_class", "colour"}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors %v, want %d", len(errs), errs, len(want))
+	}
+	all := ""
+	for _, e := range errs {
+		all += e.Error() + "\n"
+	}
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("errors do not mention %s:\n%s", w, all)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, errs := Load(filepath.Join(t.TempDir(), "none.yaml"))
+	if len(errs) != 1 || !os.IsNotExist(errs[0]) {
+		t.Fatalf("got %v", errs)
+	}
+}
