@@ -35,9 +35,9 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "aqi":
-		return 2 // TMPSTUB cmdAQI(rest, stdin, stdout, stderr)
+		return cmdAQI(rest, stdin, stdout, stderr)
 	case "waterclass":
-		return 2 // TMPSTUB cmdWaterClass(rest, stdin, stdout, stderr)
+		return cmdWaterClass(rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "envpipe", version)
 		return 0
