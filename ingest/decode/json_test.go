@@ -1,0 +1,128 @@
+package decode
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envpipe/envpipe/ingest"
+)
+
+func TestJSONDecodesTheDesignPayload(t *testing.T) {
+	var d Decoder
+	res := d.JSON([]byte(`{"station":"zz-air-0101","time":"2026-11-28T09:00:00+08:00",
+	  "values":{"pm25":38.2,"pm10":61,"so2":8,"no2":31,"co":0.8,"o3":92},"flags":{"pm10":"M"}}`))
+	if len(res.Rejects) != 0 || len(res.Readings) != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	r := res.Readings[0]
+	if r.Station != "zz-air-0101" || !r.Time.Equal(time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)) {
+		t.Fatalf("station/time %s %s", r.Station, r.Time)
+	}
+	want := map[string]ingest.Value{
+		"pm25": {"pm25", 38.2, 'N'}, "pm10": {"pm10", 61, 'M'}, "so2": {"so2", 8, 'N'},
+		"no2": {"no2", 31, 'N'}, "co": {"co", 0.8, 'N'}, "o3": {"o3", 92, 'N'},
+	}
+	if len(r.Values) != len(want) {
+		t.Fatalf("values %+v", r.Values)
+	}
+	for _, v := range r.Values {
+		if want[v.Param] != v {
+			t.Errorf("%s: got %+v want %+v", v.Param, v, want[v.Param])
+		}
+	}
+}
+
+func TestJSONArrayUnixMillisAndUnits(t *testing.T) {
+	var d Decoder
+	res := d.JSON([]byte(`[{"station":"a","time":1764291600000,"values":{"co":800},"units":{"co":"µg/m3"}},
+	  {"station":"b","time":"2026-11-28T01:00:00Z","values":{"nh3n":460},"units":{"nh3n":"ug/L"}},
+	  {"station":"c","time":"2026-11-28T01:00:00Z","values":{"pm25":0.04},"units":{"pm25":"mg/m³"}}]`))
+	if len(res.Rejects) != 0 || len(res.Readings) != 3 {
+		t.Fatalf("got %+v", res)
+	}
+	if got := res.Readings[0]; got.Time.UnixMilli() != 1764291600000 || got.Values[0].V != 0.8 {
+		t.Errorf("co: %+v", got)
+	}
+	if v := res.Readings[1].Values[0].V; v < 0.46-1e-12 || v > 0.46+1e-12 {
+		t.Errorf("nh3n converted to %v, want 0.46", v)
+	}
+	if v := res.Readings[2].Values[0].V; v < 40-1e-9 || v > 40+1e-9 {
+		t.Errorf("pm25 converted to %v, want 40", v)
+	}
+	// Each reading keeps its own values after the backing array grew.
+	if res.Readings[0].Values[0].Param != "co" || res.Readings[1].Values[0].Param != "nh3n" {
+		t.Errorf("values crossed between readings: %+v", res.Readings)
+	}
+}
+
+func TestJSONRejectsWithAReason(t *testing.T) {
+	const ok = `"station":"a","time":"2026-11-28T01:00:00Z"`
+	cases := []struct {
+		name, payload string
+		reason        ingest.Reason
+		kept          int // readings still accepted
+	}{
+		{"truncated JSON", `{"station":"a","time":`, ingest.ReasonMalformedJSON, 0},
+		{"not an object", `42`, ingest.ReasonBadShape, 0},
+		{"empty array", `[]`, ingest.ReasonBadShape, 0},
+		{"array of numbers", `[1,2]`, ingest.ReasonBadShape, 0},
+		{"missing station", `{"time":"2026-11-28T01:00:00Z","values":{"pm25":1}}`, ingest.ReasonBadShape, 0},
+		{"station not a string", `{"station":7,"time":"2026-11-28T01:00:00Z","values":{"pm25":1}}`, ingest.ReasonBadShape, 0},
+		{"line protocol injection in station", `{"station":"a,b=c d","time":"2026-11-28T01:00:00Z","values":{"pm25":1}}`, ingest.ReasonInvalidStationID, 0},
+		{"newline in station", `{"station":"a\nb","time":"2026-11-28T01:00:00Z","values":{"pm25":1}}`, ingest.ReasonInvalidStationID, 0},
+		{"missing time", `{"station":"a","values":{"pm25":1}}`, ingest.ReasonBadTime, 0},
+		{"time not RFC 3339", `{"station":"a","time":"28/11/2026","values":{"pm25":1}}`, ingest.ReasonBadTime, 0},
+		{"time fractional millis", `{"station":"a","time":1.5,"values":{"pm25":1}}`, ingest.ReasonBadTime, 0},
+		{"no values", `{` + ok + `}`, ingest.ReasonNoValues, 0},
+		{"empty values", `{` + ok + `,"values":{}}`, ingest.ReasonNoValues, 0},
+		{"values not an object", `{` + ok + `,"values":[1]}`, ingest.ReasonNoValues, 0},
+		{"unknown parameter", `{` + ok + `,"values":{"pm25":1,"radon":3}}`, ingest.ReasonUnknownParam, 1},
+		{"injection in parameter", `{` + ok + `,"values":{"pm25 x=1":3}}`, ingest.ReasonInvalidParam, 0},
+		{"string value", `{` + ok + `,"values":{"pm25":"38"}}`, ingest.ReasonNotNumeric, 0},
+		{"NaN string", `{` + ok + `,"values":{"pm25":"NaN"}}`, ingest.ReasonNotNumeric, 0},
+		{"NaN literal", `{` + ok + `,"values":{"pm25":NaN}}`, ingest.ReasonNotFinite, 0},
+		{"huge number", `{` + ok + `,"values":{"pm25":1e999}}`, ingest.ReasonNotFinite, 0},
+		{"null value", `{` + ok + `,"values":{"pm25":null,"pm10":3}}`, ingest.ReasonNotNumeric, 1},
+		{"bad flag", `{` + ok + `,"values":{"pm25":1},"flags":{"pm25":"X"}}`, ingest.ReasonBadFlag, 0},
+		{"unknown unit", `{` + ok + `,"values":{"pm25":1},"units":{"pm25":"ppm"}}`, ingest.ReasonBadUnit, 0},
+		{"duplicate top-level key", `{` + ok + `,"station":"b","values":{"pm25":1}}`, ingest.ReasonDuplicateKey, 0},
+		{"duplicate value key", `{` + ok + `,"values":{"pm25":1,"pm25":2}}`, ingest.ReasonDuplicateKey, 0},
+		{"deep nesting", strings.Repeat("[", 1000) + strings.Repeat("]", 1000), ingest.ReasonMalformedJSON, 0},
+		{"one bad reading in an array", `[{` + ok + `,"values":{"pm25":1}},{"station":"a","values":{"pm25":1}}]`, ingest.ReasonBadTime, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var d Decoder
+			res := d.JSON([]byte(c.payload))
+			if len(res.Rejects) == 0 {
+				t.Fatalf("accepted %+v", res.Readings)
+			}
+			if res.Rejects[0].Reason != c.reason {
+				t.Errorf("reason %s (%s), want %s", res.Rejects[0].Reason, res.Rejects[0].Detail, c.reason)
+			}
+			if len(res.Readings) != c.kept {
+				t.Errorf("kept %d readings, want %d", len(res.Readings), c.kept)
+			}
+		})
+	}
+}
+
+func TestJSONTooManyReadings(t *testing.T) {
+	d := Decoder{MaxReadings: 2}
+	res := d.JSON([]byte(`[{},{},{}]`))
+	if len(res.Rejects) != 1 || res.Rejects[0].Reason != ingest.ReasonTooManyReadings {
+		t.Fatalf("got %+v", res.Rejects)
+	}
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	payload := []byte(`{"station":"zz-air-0042","time":"2026-11-28T09:00:00.165456789Z","values":{"pm25":42.4,"pm10":65.2,"so2":8.4,"no2":35.2,"co":0.8,"o3":96.2}}`)
+	var d Decoder
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := d.JSON(payload); len(res.Readings) != 1 {
+			b.Fatal(res.Rejects)
+		}
+	}
+}
