@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -112,6 +113,8 @@ func run(ctx context.Context, configPath string, logOut io.Writer) error {
 	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); watchWAL(writerCtx, log, logger) }()
 
 	var runErr error
 	select {
@@ -137,6 +140,7 @@ func run(ctx context.Context, configPath string, logOut io.Writer) error {
 	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
 	//    no backlog when InfluxDB is up.
 	stopWriter()
+	<-watchDone
 	if err := <-writerDone; err != nil && runErr == nil {
 		runErr = fmt.Errorf("influx writer: %w", err)
 	}
@@ -239,3 +243,27 @@ func registerWALMetrics(reg prometheus.Registerer, log *wal.WAL) {
 	)
 }
 
+// watchWAL logs when the WAL reaches its size limit (envpipe stops acking
+// and the broker queues) and when it drains below it again.
+func watchWAL(ctx context.Context, log *wal.WAL, logger *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	blocked := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := log.Stats()
+		if st.Blocked != blocked {
+			blocked = st.Blocked
+			if blocked {
+				logger.Warn("WAL full: not acking new messages until InfluxDB catches up; the broker queues them",
+					"component", "wal", "unwritten_bytes", st.UnwrittenBytes, "oldest_unwritten", st.OldestUnwritten)
+			} else {
+				logger.Info("WAL below its limit again: acking resumed", "component", "wal", "unwritten_bytes", st.UnwrittenBytes)
+			}
+		}
+	}
+}

@@ -97,6 +97,9 @@ type Pipeline struct {
 	logger    *slog.Logger
 	m         *Metrics
 
+	// appendMu keeps "push to the ack queue, then append to the WAL" atomic
+	// between Handle and Emit, which the ack queue's matching relies on.
+	appendMu sync.Mutex
 	buf      []byte
 	rejects  []ingest.Reject
 	lastSeen map[*station.Station]lastSeen
@@ -201,6 +204,8 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	if len(p.rejects) > 0 {
 		p.refuse(d)
 	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
 	if len(p.buf) == 0 {
 		p.acks.push(d.Ack, false)
 		return nil
@@ -208,6 +213,22 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	p.acks.push(d.Ack, true)
 	if err := p.cfg.Log.Append(ctx, p.buf, p.walDone); err != nil {
 		return fmt.Errorf("append to wal: %w", err)
+	}
+	return nil
+}
+
+// Emit appends derived line protocol (hourly means, AQI, alerts) to the WAL,
+// so that it reaches InfluxDB by the same durable path as the readings. It
+// is safe to call from any goroutine, including from an Observer.
+func (p *Pipeline) Emit(ctx context.Context, lineProtocol []byte) error {
+	if len(lineProtocol) == 0 {
+		return nil
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	p.acks.push(nil, true)
+	if err := p.cfg.Log.Append(ctx, lineProtocol, p.walDone); err != nil {
+		return fmt.Errorf("append derived points to wal: %w", err)
 	}
 	return nil
 }
