@@ -182,7 +182,8 @@ func (w *WAL) commitGroup(g *group) {
 		w.log.Error("wal: records not persisted", "records", len(g.dones)-done, "err", err)
 	}
 	w.mu.Lock()
-	w.inflight = 0
+	w.inflight = 0 // the failed bytes no longer count against MaxSize
+	w.wakeBlockedLocked()
 	w.mu.Unlock()
 	for _, fn := range g.dones[done:] {
 		if fn != nil {

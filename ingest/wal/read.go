@@ -199,10 +199,7 @@ func (w *WAL) Commit(pos Position) error {
 		}
 		dead = slices.Clone(w.segs[:k])
 		w.segs = slices.Delete(w.segs, 0, k)
-		if w.blocked > 0 {
-			close(w.space)
-			w.space = make(chan struct{})
-		}
+		w.wakeBlockedLocked()
 		w.mu.Unlock()
 		break
 	}

@@ -439,6 +439,15 @@ func (w *WAL) Stats() Stats {
 	return s
 }
 
+// wakeBlockedLocked lets every Append waiting for MaxSize re-check it, by
+// closing the channel they wait on and installing a fresh one.
+func (w *WAL) wakeBlockedLocked() {
+	if w.blocked > 0 {
+		close(w.space)
+		w.space = make(chan struct{})
+	}
+}
+
 func (w *WAL) unwrittenLocked() int64 {
 	return w.durableEnd + w.inflight + int64(len(w.cur.buf)) - w.cpLogical
 }
