@@ -1,0 +1,196 @@
+package hj212
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, CST)
+
+// packet builds one packet of a split 2051 upload, modelled on the
+// standard's C.47-C.50 examples: each packet has its own QN and DataTime.
+func packet(t testing.TB, mn string, pno, pnum int, cp string) *Frame {
+	t.Helper()
+	seg := fmt.Sprintf("QN=2026030108%02d00000;ST=22;CN=2051;PW=123456;MN=%s;Flag=7;PNUM=%d;PNO=%d;CP=&&%s&&", pno, mn, pnum, pno, cp)
+	return mustParse(t, build(seg), ParseOptions{})
+}
+
+func cpOf(f *Frame) string {
+	if f == nil {
+		return "<nil>"
+	}
+	return f.CP.String()
+}
+
+func droppedSummary(d []Dropped) string {
+	var parts []string
+	for _, x := range d {
+		var pnos []string
+		for _, p := range x.Parts {
+			pnos = append(pnos, fmt.Sprintf("%s#%d", p.MN, p.PNO))
+		}
+		parts = append(parts, x.Reason+"("+strings.Join(pnos, ",")+")")
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestReassemblerNotSplit(t *testing.T) {
+	r := NewReassembler(ReassemblerConfig{})
+	f := mustParse(t, frameByName(t, "TV2"), ParseOptions{})
+	got, dropped, err := r.Add(f, t0)
+	if got != f || dropped != nil || err != nil || r.Pending() != 0 {
+		t.Errorf("got %p (want %p), %v, %v", got, f, dropped, err)
+	}
+}
+
+func TestReassemblerJoins(t *testing.T) {
+	const dt = "DataTime=20260301081000;"
+	p1 := packet(t, "A", 1, 2, dt+"a34004-Avg=10,a34004-Flag=N")
+	p2 := packet(t, "A", 2, 2, dt+"a34002-Avg=20,a34002-Flag=N")
+	for _, order := range [][]*Frame{{p1, p2}, {p2, p1}} {
+		r := NewReassembler(ReassemblerConfig{})
+		done, dropped, err := r.Add(order[0], t0)
+		if done != nil || dropped != nil || err != nil || r.Pending() != 1 {
+			t.Fatalf("first packet: %v %v %v", done, dropped, err)
+		}
+		done, dropped, err = r.Add(order[1], t0.Add(time.Second))
+		if done == nil || dropped != nil || err != nil || r.Pending() != 0 {
+			t.Fatalf("second packet: %v %v %v", done, dropped, err)
+		}
+		// The first packet's header, no longer split; the CP in PNO order.
+		want := "QN=20260301080100000;ST=22;CN=2051;PW=123456;MN=A;Flag=5;CP=&&" + dt + "a34004-Avg=10,a34004-Flag=N;" + dt + "a34002-Avg=20,a34002-Flag=N&&"
+		if got := string(mustEncode(t, done)); got != build(want) {
+			t.Errorf("joined\n%s\nwant\n%s", got, build(want))
+		}
+		b, err := done.Readings("st", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBatch(t, b, PeriodMinute, []string{"st 2026-03-01T08:10:00+08:00 pm25=10/N pm10=20/N"}, nil)
+	}
+}
+
+func TestReassemblerSequences(t *testing.T) {
+	type step struct {
+		p       *Frame
+		at      time.Duration
+		done    string // joined CP, "" for none
+		dropped string
+	}
+	a1, a2, a3 := packet(t, "A", 1, 3, "x=1"), packet(t, "A", 2, 3, "x=2"), packet(t, "A", 3, 3, "x=3")
+	a1b := packet(t, "A", 1, 3, "x=1b")
+	b1, b2 := packet(t, "B", 1, 2, "y=1"), packet(t, "B", 2, 2, "y=2")
+	c1 := packet(t, "C", 1, 2, "z=1")
+	big := packet(t, "D", 1, 2, "w="+strings.Repeat("9", 300))
+	tests := []struct {
+		name  string
+		cfg   ReassemblerConfig
+		steps []step
+	}{
+		{"interleaved stations", ReassemblerConfig{}, []step{
+			{p: a1}, {p: b1}, {p: a2}, {p: b2, done: "y=1;y=2"}, {p: a3, done: "x=1;x=2;x=3"},
+		}},
+		{"retransmitted packet is not a new message", ReassemblerConfig{}, []step{
+			{p: a1}, {p: a2}, {p: a1}, {p: a3, done: "x=1;x=2;x=3"},
+		}},
+		{"new message before the old completed", ReassemblerConfig{}, []step{
+			{p: a1}, {p: a2}, {p: a1b, dropped: ReasonSplitIncomplete + "(A#1,A#2)"}, {p: a2}, {p: a3, done: "x=1b;x=2;x=3"},
+		}},
+		{"expired on the next Add", ReassemblerConfig{MaxAge: time.Minute}, []step{
+			{p: a1}, {p: b1, at: 30 * time.Second}, {p: a2, at: 61 * time.Second, dropped: ReasonSplitExpired + "(A#1)"},
+			{p: b2, at: 62 * time.Second, done: "y=1;y=2"},
+		}},
+		{"too many pending", ReassemblerConfig{MaxPending: 2}, []step{
+			{p: a1}, {p: b1}, {p: c1, dropped: ReasonSplitEvicted + "(A#1)"}, {p: b2, done: "y=1;y=2"},
+		}},
+		{"too many bytes", ReassemblerConfig{MaxBytes: 450}, []step{
+			{p: a1}, {p: b1}, {p: big, dropped: ReasonSplitEvicted + "(A#1) " + ReasonSplitEvicted + "(B#1)"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReassembler(tt.cfg)
+			for i, s := range tt.steps {
+				done, dropped, err := r.Add(s.p, t0.Add(s.at))
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				got := ""
+				if done != nil {
+					got = cpOf(done)
+				}
+				if got != s.done {
+					t.Errorf("step %d: done %q, want %q", i, got, s.done)
+				}
+				if got := droppedSummary(dropped); got != s.dropped {
+					t.Errorf("step %d: dropped %q, want %q", i, got, s.dropped)
+				}
+			}
+		})
+	}
+}
+
+func TestReassemblerExpire(t *testing.T) {
+	r := NewReassembler(ReassemblerConfig{MaxAge: time.Minute})
+	r.Add(packet(t, "A", 1, 2, "x=1"), t0)
+	r.Add(packet(t, "B", 1, 2, "x=1"), t0.Add(40*time.Second))
+	if d := r.Expire(t0.Add(time.Minute)); d != nil {
+		t.Errorf("expired at exactly MaxAge: %s", droppedSummary(d))
+	}
+	if got := droppedSummary(r.Expire(t0.Add(61 * time.Second))); got != ReasonSplitExpired+"(A#1)" {
+		t.Errorf("dropped %q", got)
+	}
+	if r.Pending() != 1 {
+		t.Errorf("pending %d", r.Pending())
+	}
+}
+
+func TestReassemblerErrors(t *testing.T) {
+	r := NewReassembler(ReassemblerConfig{MaxBytes: 100})
+	if _, _, err := r.Add(packet(t, "A", 1, 2, "w="+strings.Repeat("9", 100)), t0); !errors.Is(err, ErrTooLong) {
+		t.Errorf("oversized packet: err %v", err)
+	}
+	bad := &Frame{CN: "2051", PNUM: 2, PNO: 3}
+	if _, _, err := r.Add(bad, t0); !errors.Is(err, ErrSyntax) {
+		t.Errorf("PNO 3 of 2: err %v", err)
+	}
+	if r.Pending() != 0 {
+		t.Errorf("pending %d", r.Pending())
+	}
+}
+
+// TestReassemblerConcurrent runs connections side by side; with -race it
+// checks the locking.
+func TestReassemblerConcurrent(t *testing.T) {
+	r := NewReassembler(ReassemblerConfig{})
+	const stations, messages = 8, 50
+	var wg sync.WaitGroup
+	completed := make([]int, stations)
+	for s := range stations {
+		mn := fmt.Sprintf("S%d", s)
+		p1, p2 := packet(t, mn, 1, 2, "a=1"), packet(t, mn, 2, 2, "a=2")
+		wg.Go(func() {
+			for range messages {
+				for _, p := range []*Frame{p1, p2} {
+					done, dropped, err := r.Add(p, t0)
+					if err != nil || dropped != nil {
+						t.Errorf("%s: %v %v", mn, err, dropped)
+					}
+					if done != nil {
+						completed[s]++
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for s, n := range completed {
+		if n != messages {
+			t.Errorf("station %d: %d messages completed, want %d", s, n, messages)
+		}
+	}
+}
