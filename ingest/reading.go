@@ -45,11 +45,25 @@ type Value struct {
 	Flag  Flag
 }
 
-// Reading is what a station measured at one instant: the unit that is
-// validated, logged in the WAL and written as one InfluxDB point.
+// Period says what a reading's values stand for. Instantaneous readings
+// (JSON payloads, HJ 212 real-time data) have PeriodInstant; HJ 212 minute,
+// hourly and daily data are means over the period starting at Time.
+type Period string
+
+const (
+	PeriodInstant Period = ""
+	PeriodMinute  Period = "minute"
+	PeriodHour    Period = "hour"
+	PeriodDay     Period = "day"
+)
+
+// Reading is what a station measured at one instant (or over one period):
+// the unit that is validated, logged in the WAL and written as one InfluxDB
+// point.
 type Reading struct {
 	Station string
 	Time    time.Time
+	Period  Period
 	Values  []Value
 }
 

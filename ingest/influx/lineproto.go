@@ -8,7 +8,9 @@ import (
 )
 
 // Encoder appends readings as InfluxDB line protocol, the schema of
-// DESIGN.md: measurement = the station's kind; tags station, county (+ river,
+// DESIGN.md: measurement = the station's kind (air, water), or for period
+// data (HJ 212 minute, hourly, daily means) the kind and the period
+// (air_minute, air_hour, air_day, ...); tags station, county (+ river,
 // section for water); one float field per parameter. A value whose flag is
 // not N is written as <param>_flagged with a string field <param>_flag, so
 // that queries on <param> see only valid data while nothing is thrown away.
@@ -16,18 +18,24 @@ import (
 // An Encoder caches each station's measurement-and-tags prefix; it is not
 // safe for concurrent use.
 type Encoder struct {
-	prefix map[*station.Station][]byte
+	prefix map[prefixKey][]byte
+}
+
+type prefixKey struct {
+	st     *station.Station
+	period ingest.Period
 }
 
 // NewEncoder returns an empty encoder.
-func NewEncoder() *Encoder { return &Encoder{prefix: map[*station.Station][]byte{}} }
+func NewEncoder() *Encoder { return &Encoder{prefix: map[prefixKey][]byte{}} }
 
 // Append appends one point for r (which belongs to st) and a newline.
 func (e *Encoder) Append(buf []byte, st *station.Station, r *ingest.Reading) []byte {
-	p, ok := e.prefix[st]
+	k := prefixKey{st, r.Period}
+	p, ok := e.prefix[k]
 	if !ok {
-		p = Prefix(st)
-		e.prefix[st] = p
+		p = Prefix(st, r.Period)
+		e.prefix[k] = p
 	}
 	buf = append(buf, p...)
 	buf = AppendFields(buf, r.Values)
@@ -58,10 +66,18 @@ func AppendFields(buf []byte, values []ingest.Value) []byte {
 	return buf
 }
 
-// Prefix is "<measurement>,<tags> " for st, tag keys sorted as InfluxDB
-// prefers.
-func Prefix(st *station.Station) []byte {
-	b := []byte(string(st.Kind))
+// Measurement is where readings of kind k and period p are written.
+func Measurement(k ingest.Kind, p ingest.Period) string {
+	if p == ingest.PeriodInstant {
+		return string(k)
+	}
+	return string(k) + "_" + string(p)
+}
+
+// Prefix is "<measurement>,<tags> " for st's readings of period p, tag keys
+// sorted as InfluxDB prefers.
+func Prefix(st *station.Station, p ingest.Period) []byte {
+	b := []byte(Measurement(st.Kind, p))
 	b = AppendTag(b, "county", st.County)
 	if st.Kind == ingest.KindWater {
 		b = AppendTag(b, "river", st.River)
