@@ -39,14 +39,14 @@
 //	tn              total nitrogen 总氮 (as N): lakes and reservoirs only
 //	cu              copper 铜
 //	zn              zinc 锌
-//	f               fluoride 氟化物 (as F⁻)
+//	fluoride        fluoride 氟化物 (as F⁻)
 //	se              selenium 硒
 //	as              arsenic 砷
 //	hg              mercury 汞
 //	cd              cadmium 镉
 //	cr6             chromium (VI) 铬（六价）
 //	pb              lead 铅
-//	cn              cyanide 氰化物
+//	cyanide         cyanide 氰化物
 //	phenol          volatile phenol 挥发酚
 //	petroleum       petroleum 石油类
 //	las             anionic surfactant 阴离子表面活性剂
