@@ -120,6 +120,7 @@ type Metrics struct {
 	errors      *prometheus.CounterVec
 	points      prometheus.Counter
 	deadLetters prometheus.Counter
+	corrupt     prometheus.Counter
 }
 
 // NewMetrics registers the writer's metrics with reg.
@@ -143,10 +144,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Points in batches InfluxDB refused as malformed, written to the dead-letter file.",
 		}),
 	}
+	m.corrupt = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "envpipe_wal_corrupt_segments_skipped_total",
+		Help: "WAL segments whose remainder was skipped because a record failed its checksum after start-up (disk damage).",
+	})
 	for _, k := range []string{"retry", "rejected", "split"} {
 		m.errors.WithLabelValues(k)
 	}
-	reg.MustRegister(m.latency, m.errors, m.points, m.deadLetters)
+	reg.MustRegister(m.latency, m.errors, m.points, m.deadLetters, m.corrupt)
 	return m
 }
 
@@ -209,6 +214,17 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	timer.Stop()
 	for {
 		recs, next, err := w.log.Read(pos, w.cfg.BatchMaxBytes)
+		if errors.Is(err, wal.ErrCorrupt) {
+			// Disk damage after recovery: skip the rest of that segment
+			// rather than stall every later reading behind it.
+			w.metrics.corrupt.Inc()
+			w.logger.Error("WAL segment damaged on disk; skipping its remainder", "err", err, "from", pos, "to", next)
+			if err := w.log.Commit(next); err != nil {
+				return fmt.Errorf("commit wal checkpoint: %w", err)
+			}
+			pos = next
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("read wal: %w", err)
 		}
