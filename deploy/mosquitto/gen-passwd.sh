@@ -44,9 +44,9 @@ if ((${#users[@]} == 0)); then
 	users=(envpipe)
 	stations="$repo/configs/stations.yaml"
 	if [[ -f $stations ]]; then
-		# "- id: zz-air-0101" or "  id: zz-air-0101" (quotes allowed)
+		# "- {id: zz-air-0101, ...}", "- id: zz-air-0101" or "  id: ..." (quotes allowed)
 		while IFS= read -r id; do users+=("$id"); done < <(
-			sed -nE 's/^[[:space:]]*(-[[:space:]]+)?id:[[:space:]]*["'\'']?([A-Za-z0-9._-]+)["'\'']?[[:space:]]*(#.*)?$/\2/p' "$stations"
+			sed -nE 's/^[[:space:]]*(-[[:space:]]+)?(\{[[:space:]]*)?id:[[:space:]]*["'\'']?([A-Za-z0-9._-]+).*$/\3/p' "$stations"
 		)
 	else
 		echo "note: $stations not found; creating only the envpipe user" >&2

@@ -73,6 +73,44 @@ type Registry struct {
 // file is the on-disk shape of stations.yaml.
 type file struct {
 	Stations []*Station `yaml:"stations"`
+	// Ranges generate numbered stations (load tests, benchmarks).
+	Ranges []Range `yaml:"ranges"`
+}
+
+// Range generates stations <prefix><n> for n in [from, to], n zero-padded to
+// digits, all alike otherwise (kind, county, interval, ...).
+type Range struct {
+	Prefix  string `yaml:"prefix"`
+	From    int    `yaml:"from"`
+	To      int    `yaml:"to"`
+	Digits  int    `yaml:"digits"`
+	Station `yaml:",inline"`
+}
+
+const maxRangeStations = 1_000_000
+
+func expand(ranges []Range) ([]*Station, []error) {
+	var out []*Station
+	var errs []error
+	for i, r := range ranges {
+		if r.To < r.From || r.From < 0 || r.To-r.From >= maxRangeStations {
+			errs = append(errs, fmt.Errorf("ranges[%d]: from %d to %d is not a range of at most %d stations", i, r.From, r.To, maxRangeStations))
+			continue
+		}
+		if r.ID != "" {
+			errs = append(errs, fmt.Errorf("ranges[%d].id: ranges generate ids from prefix; remove id", i))
+			continue
+		}
+		for n := r.From; n <= r.To; n++ {
+			s := r.Station
+			s.ID = fmt.Sprintf("%s%0*d", r.Prefix, r.Digits, n)
+			if s.Name == "" {
+				s.Name = s.ID
+			}
+			out = append(out, &s)
+		}
+	}
+	return out, errs
 }
 
 // idPattern is what a station id may contain. Anything else could break out
@@ -108,7 +146,9 @@ func Parse(data []byte) (*Registry, []error) {
 			return nil, []error{err}
 		}
 	}
-	r, verrs := New(f.Stations)
+	gen, gerrs := expand(f.Ranges)
+	errs = append(errs, gerrs...)
+	r, verrs := New(append(f.Stations, gen...))
 	return r, append(errs, verrs...)
 }
 

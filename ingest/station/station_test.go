@@ -67,3 +67,18 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("got %v", errs)
 	}
 }
+
+func TestRangesGenerateNumberedStations(t *testing.T) {
+	r, errs := Parse([]byte("ranges:\n  - {prefix: zz-air-, from: 0, to: 999, digits: 4, kind: air, county: Bench}\n"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if r.Len() != 1000 {
+		t.Fatalf("%d stations", r.Len())
+	}
+	for _, id := range []string{"zz-air-0000", "zz-air-0042", "zz-air-0999"} {
+		if s, ok := r.Lookup(id); !ok || s.County != "Bench" || s.Kind != ingest.KindAir {
+			t.Errorf("%s: %+v", id, s)
+		}
+	}
+}
