@@ -20,8 +20,8 @@ func TestJSONDecodesTheDesignPayload(t *testing.T) {
 		t.Fatalf("station/time %s %s", r.Station, r.Time)
 	}
 	want := map[string]ingest.Value{
-		"pm25": {Param: "pm25", V: 38.2, Flag: \'N\'}, "pm10": {Param: "pm10", V: 61, Flag: \'M\'}, "so2": {Param: "so2", V: 8, Flag: \'N\'},
-		"no2": {Param: "no2", V: 31, Flag: \'N\'}, "co": {Param: "co", V: 0.8, Flag: \'N\'}, "o3": {Param: "o3", V: 92, Flag: \'N\'},
+		"pm25": {Param: "pm25", V: 38.2, Flag: 'N'}, "pm10": {Param: "pm10", V: 61, Flag: 'M'}, "so2": {Param: "so2", V: 8, Flag: 'N'},
+		"no2": {Param: "no2", V: 31, Flag: 'N'}, "co": {Param: "co", V: 0.8, Flag: 'N'}, "o3": {Param: "o3", V: 92, Flag: 'N'},
 	}
 	if len(r.Values) != len(want) {
 		t.Fatalf("values %+v", r.Values)
