@@ -4,7 +4,7 @@ BIN     := bin
 TOOLS   := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: all build test test-short vet demo servers clean fuzz
+.PHONY: all build test test-short vet demo servers clean bench-peer
 
 all: build
 
@@ -30,3 +30,11 @@ demo: servers build
 
 clean:
 	rm -rf $(BIN) data
+
+# The shared harness (../shared/bench): broker and InfluxDB ceilings, Telegraf
+# and envpipe on the same load in one run. N and REPS as in its README.
+BENCH_HARNESS ?= ../shared/bench/run.sh
+bench-peer: build
+	PIPELINE_NAME=envpipe PIPELINE_CONF=configs/bench.yaml.tmpl \
+	PIPELINE_CMD='exec ./bin/envpipe run -config @CONF@ -stations configs/bench-stations.yaml' \
+	bash $(BENCH_HARNESS)

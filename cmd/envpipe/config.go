@@ -78,7 +78,10 @@ func (c *config) path(p string) string {
 // loadConfig reads path strictly (unknown keys are errors), applies
 // defaults, validates every section and loads the station registry. It
 // returns every problem found, each prefixed with its file.
-func loadConfig(path string) (*config, *station.Registry, []error) {
+//
+// stationsOverride, when given and not empty, replaces the config's
+// `stations` path (taken relative to the working directory).
+func loadConfig(path string, stationsOverride ...string) (*config, *station.Registry, []error) {
 	c := defaultConfig()
 	c.dir = filepath.Dir(path)
 	var errs []error
@@ -121,6 +124,9 @@ func loadConfig(path string) (*config, *station.Registry, []error) {
 	}
 
 	stPath := c.path(c.Stations)
+	if len(stationsOverride) > 0 && stationsOverride[0] != "" {
+		stPath, c.Stations = stationsOverride[0], stationsOverride[0]
+	}
 	reg, serrs := station.Load(stPath)
 	for _, e := range serrs {
 		fileErr(stPath, e)

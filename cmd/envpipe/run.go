@@ -29,8 +29,8 @@ import (
 //	mqtt.Source ─▶ pipeline ─▶ wal ─▶ influx.Writer
 //
 // and shuts it down in data-flow order when ctx ends.
-func run(ctx context.Context, configPath string, logOut io.Writer) error {
-	cfg, reg, errs := loadConfig(configPath)
+func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverride ...string) error {
+	cfg, reg, errs := loadConfig(configPath, stationsOverride...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}

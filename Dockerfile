@@ -1,0 +1,19 @@
+# Multi-stage build: a static envpipe (and stationsim) on a minimal, non-root image.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/envpipe ./cmd/envpipe && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/stationsim ./cmd/stationsim
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/envpipe /out/stationsim /usr/local/bin/
+COPY configs/ /etc/envpipe/
+# The WAL and dead letters live here; mount a volume.
+VOLUME ["/var/lib/envpipe"]
+USER nonroot:nonroot
+EXPOSE 9274 9212
+ENTRYPOINT ["/usr/local/bin/envpipe"]
+CMD ["run", "-config", "/etc/envpipe/envpipe.yaml"]
