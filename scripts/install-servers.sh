@@ -2,6 +2,7 @@
 # Installs the servers the integration tests start (see internal/testenv):
 #   - Mosquitto and its command-line clients   (Debian: mosquitto, mosquitto-clients)
 #   - Alertmanager                             (Debian: prometheus-alertmanager)
+#   - promtool, for checking deploy/prometheus (Debian: prometheus)
 #   - InfluxDB OSS 1.8.10, built with Go into <repo>/.tools/bin/influxd
 #
 # Idempotent: installs only what is missing, and says what it did. Debian
@@ -16,7 +17,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="$repo/.tools/bin"
 influxdb_version="${INFLUXDB_VERSION:-v1.8.10}"
-packages=(mosquitto mosquitto-clients prometheus-alertmanager)
+packages=(mosquitto mosquitto-clients prometheus-alertmanager prometheus)
 
 log() { printf 'install-servers: %s\n' "$*"; }
 die() { printf 'install-servers: ERROR: %s\n' "$*" >&2; exit 1; }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"gopkg.in/yaml.v3"
 
@@ -91,6 +92,10 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 	if err != nil {
 		return nil, nil, []error{err}
 	}
+	data, unset := expandEnv(data)
+	for _, name := range unset {
+		fileErr(path, fmt.Errorf("${%s}: environment variable not set (use ${%s:-default} for a default)", name, name))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -169,4 +174,26 @@ func (c *config) validate() []error {
 		bad("dead_letter.path", "missing")
 	}
 	return errs
+}
+
+// envRef matches ${NAME} and ${NAME:-default}. Only the braced form is
+// expanded, so that MQTT's $share/... stays as it is.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expandEnv replaces environment references in the config text, returning
+// the names that are unset and have no default.
+func expandEnv(data []byte) ([]byte, []string) {
+	var unset []string
+	out := envRef.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := envRef.FindSubmatch(m)
+		if v, ok := os.LookupEnv(string(sub[1])); ok && v != "" {
+			return []byte(v)
+		}
+		if bytes.Contains(m, []byte(":-")) {
+			return sub[2]
+		}
+		unset = append(unset, string(sub[1]))
+		return nil
+	})
+	return out, unset
 }
