@@ -1,0 +1,74 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSpeedUpMapsSimulatedMinutesToWallSeconds(t *testing.T) {
+	wall0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(2026, 11, 28, 8, 0, 0, 0, cst)
+	c := simClock{wall0: wall0, start: start, speed: 60}
+	for k := range 100 {
+		sim := start.Add(time.Duration(k) * time.Minute)
+		wall := wall0.Add(time.Duration(k) * time.Second)
+		if got := c.Wall(sim); !got.Equal(wall) {
+			t.Errorf("Wall(start + %d min) = %s, want wall0 + %ds", k, got, k)
+		}
+		if got := c.Sim(wall); !got.Equal(sim) {
+			t.Errorf("Sim(wall0 + %ds) = %s, want start + %d min", k, got, k)
+		}
+	}
+	// Before the start (a station's first, aligned reading) is in the past.
+	if got := c.Wall(start.Add(-30 * time.Second)); !got.Equal(wall0.Add(-500 * time.Millisecond)) {
+		t.Errorf("Wall(start - 30s) = %s", got)
+	}
+}
+
+func TestSpeedUpArithmetic(t *testing.T) {
+	wall0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(2026, 11, 28, 8, 0, 0, 0, cst)
+	for _, tc := range []struct {
+		speed    float64
+		wall     time.Duration // after wall0
+		simAfter time.Duration // after start
+	}{
+		{1, time.Minute, time.Minute},
+		{60, 10 * time.Second, 10 * time.Minute},
+		{3600, time.Second, time.Hour},
+		{0.5, 2 * time.Minute, time.Minute},
+		{14400, 3 * time.Second, 12 * time.Hour}, // a 4-hour section every wall second
+	} {
+		c := simClock{wall0: wall0, start: start, speed: tc.speed}
+		if got := c.Sim(wall0.Add(tc.wall)).Sub(start); got != tc.simAfter {
+			t.Errorf("speed %v: %v of wall time = %v simulated, want %v", tc.speed, tc.wall, got, tc.simAfter)
+		}
+		if got := c.Wall(start.Add(tc.simAfter)).Sub(wall0); got != tc.wall {
+			t.Errorf("speed %v: %v simulated at wall %v, want %v", tc.speed, tc.simAfter, got, tc.wall)
+		}
+	}
+	// A huge speed must not overflow.
+	c := simClock{wall0: wall0, start: start, speed: 1e12}
+	if got := c.Sim(wall0.Add(time.Hour)); got.Before(start) {
+		t.Errorf("speed 1e12: Sim overflowed to %s", got)
+	}
+}
+
+func TestAlignDownUsesLocalTime(t *testing.T) {
+	for _, tc := range []struct {
+		in       time.Time
+		interval time.Duration
+		want     time.Time
+	}{
+		{time.Date(2026, 11, 28, 9, 0, 17, 300, cst), time.Minute, time.Date(2026, 11, 28, 9, 0, 0, 0, cst)},
+		{time.Date(2026, 11, 28, 9, 0, 0, 0, cst), time.Minute, time.Date(2026, 11, 28, 9, 0, 0, 0, cst)},
+		{time.Date(2026, 11, 28, 10, 30, 0, 0, cst), 4 * time.Hour, time.Date(2026, 11, 28, 8, 0, 0, 0, cst)},
+		{time.Date(2026, 11, 28, 2, 30, 0, 0, time.UTC), 4 * time.Hour, time.Date(2026, 11, 28, 8, 0, 0, 0, cst)}, // 10:30 local
+		{time.Date(2026, 11, 28, 23, 59, 0, 0, cst), 24 * time.Hour, time.Date(2026, 11, 28, 0, 0, 0, 0, cst)},
+		{time.Date(2026, 11, 28, 0, 10, 0, 0, cst), 24 * time.Hour, time.Date(2026, 11, 28, 0, 0, 0, 0, cst)},
+	} {
+		if got := alignDown(tc.in, tc.interval); !got.Equal(tc.want) {
+			t.Errorf("alignDown(%s, %v) = %s, want %s", tc.in, tc.interval, got, tc.want)
+		}
+	}
+}
