@@ -4,7 +4,7 @@ BIN     := bin
 TOOLS   := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: all build test test-short vet demo servers clean bench-peer
+.PHONY: all build test test-short vet demo servers clean bench bench-peer
 
 all: build
 
@@ -38,3 +38,7 @@ bench-peer: build
 	PIPELINE_NAME=envpipe PIPELINE_CONF=configs/bench.yaml.tmpl \
 	PIPELINE_CMD='exec ./bin/envpipe run -config @CONF@ -stations configs/bench-stations.yaml' \
 	bash $(BENCH_HARNESS)
+
+# envbench's standard scenarios on loopback servers it starts.
+bench: servers build
+	scripts/bench.sh

@@ -35,68 +35,31 @@ mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 command -v influxd >/dev/null || die "influxd is missing: run scripts/install-servers.sh"
 [ -x bin/envpipe ] && [ -x bin/stationsim ] || die "run 'make build' first"
 
-mkdir -p "$dir/mosquitto" "$dir/influxdb" "$dir/envpipe"
+mkdir -p "$dir/envpipe"
 pids=()
+# shellcheck source=lib.sh
+. "$repo/scripts/lib.sh"
 cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "demo: stopping"
-	# Reverse order of start: stations, envpipe, then the servers.
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[i]}" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "${pids[i]}" 2>/dev/null || true
-		wait "${pids[i]}" 2>/dev/null || true
-	done
+	stop_all # stations, envpipe, then the servers
 	echo "demo: stopped; logs and data in $dir"
 }
 trap cleanup INT TERM EXIT
 
-# --- Mosquitto: the shipped config, with local paths and ports -------------
+# --- servers -------------------------------------------------------------------
 # Demo users: envpipe and one per station (username = station id), all with
 # the demo password; the shipped ACL lets each station write only its topics.
-passwd="$dir/mosquitto/passwd"
+passwd="$dir/passwd"
 : >"$passwd"
 chmod 600 "$passwd"
 mosquitto_passwd -b "$passwd" envpipe "$DEMO_PASSWORD"
 for id in $(awk -F'id: ' '/- \{id:/ {split($2, a, ","); print a[1]}' configs/stations.yaml); do
 	mosquitto_passwd -b "$passwd" "$id" "$DEMO_PASSWORD"
 done
-grep -vE '^(listener|protocol|persistence_location|log_dest|user|password_file|acl_file)\b' deploy/mosquitto/mosquitto.conf >"$dir/mosquitto/mosquitto.conf"
-cat >>"$dir/mosquitto/mosquitto.conf" <<CONF
-persistence_location $dir/mosquitto/
-log_dest file $dir/mosquitto/mosquitto.log
-user $(id -un)
-password_file $passwd
-acl_file $repo/deploy/mosquitto/acl
-listener $MQTT_PORT 127.0.0.1
-CONF
-"$mosquitto" -c "$dir/mosquitto/mosquitto.conf" >"$dir/mosquitto/stdout.log" 2>&1 &
-pids+=($!)
-
-# --- influxd 1.8 -------------------------------------------------------------
-cat >"$dir/influxdb/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
-[meta]
-  dir = "$dir/influxdb/meta"
-[data]
-  dir = "$dir/influxdb/data"
-  wal-dir = "$dir/influxdb/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUX_PORT"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[logging]
-  level = "warn"
-CONF
-influxd run -config "$dir/influxdb/influxdb.conf" >"$dir/influxdb/influxd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$INFLUX_PORT/ping" >/dev/null && break; sleep 0.1; done
-curl -fs -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE env" >/dev/null ||
-	die "influxd did not start; see $dir/influxdb/influxd.log"
+start_mosquitto "$dir/mosquitto" "$MQTT_PORT" "$passwd" || exit 1
+start_influxd "$dir/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT" || exit 1
 
 # --- envpipe -----------------------------------------------------------------
 sed -e "s|^stations: .*|stations: $repo/configs/stations.yaml|" \

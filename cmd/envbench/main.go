@@ -1,0 +1,100 @@
+// Command envbench measures an MQTT → envpipe → InfluxDB deployment end to
+// end, for users sizing their own: it publishes N readings from M stations
+// over C connections at QoS 1 (as fast as possible, or at a fixed rate), and
+// reports
+//
+//   - end-to-end readings/s: from the first publish until all N are visible
+//     in InfluxDB by count;
+//   - publish → queryable latency p50/p99 of probe readings (with -rate);
+//   - envpipe's CPU seconds per 100 000 readings and peak RSS, read from
+//     /proc when -pid names an envpipe on the same host.
+//
+// Every loop is bounded by -n and -timeout.
+//
+//	envbench -broker tcp://127.0.0.1:1883 -influx http://127.0.0.1:8086 -n 200000 -stations 1000
+//	envbench ... -rate 10000 -duration 60s      (latency at a steady rate)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	broker, influx, db  string
+	measurement, prefix string
+	n, stations, digits int
+	conns, window       int
+	rate                float64
+	duration, timeout   time.Duration
+	probeEvery          time.Duration
+	pid                 int
+	base                time.Time
+	jsonOut             bool
+}
+
+func main() {
+	os.Exit(mainArgs(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainArgs(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("envbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker envpipe subscribes to")
+	fs.StringVar(&c.influx, "influx", "http://127.0.0.1:8086", "InfluxDB HTTP URL envpipe writes to")
+	fs.StringVar(&c.db, "db", "env", "InfluxQL database to count in")
+	fs.StringVar(&c.measurement, "measurement", "air", "measurement envpipe writes the readings to")
+	fs.StringVar(&c.prefix, "prefix", "zz-air-", "station id prefix (ids are <prefix><n>, zero-padded to -digits)")
+	fs.IntVar(&c.digits, "digits", 4, "digits of the station number")
+	fs.IntVar(&c.n, "n", 200000, "readings to publish")
+	fs.IntVar(&c.stations, "stations", 1000, "distinct stations")
+	fs.IntVar(&c.conns, "conns", 4, "MQTT connections")
+	fs.IntVar(&c.window, "window", 1000, "unacknowledged publishes per connection")
+	fs.Float64Var(&c.rate, "rate", 0, "readings per second (0 = as fast as possible)")
+	fs.DurationVar(&c.duration, "duration", 0, "with -rate: publish for this long instead of -n readings")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up waiting for the readings after this")
+	fs.DurationVar(&c.probeEvery, "probe-every", 200*time.Millisecond, "with -rate: a latency probe this often")
+	fs.IntVar(&c.pid, "pid", 0, "envpipe's process id, for CPU and RSS from /proc (same host only)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	base := fs.String("base", "", "time of the first reading (RFC 3339; default: now minus 2 h, so readings are never in the future)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if c.n <= 0 || c.stations <= 0 || c.conns <= 0 || c.window <= 0 {
+		fmt.Fprintln(stderr, "envbench: -n, -stations, -conns and -window must be positive")
+		return 2
+	}
+	c.base = time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	if *base != "" {
+		t, err := time.Parse(time.RFC3339, *base)
+		if err != nil {
+			fmt.Fprintln(stderr, "envbench: -base:", err)
+			return 2
+		}
+		c.base = t
+	}
+	if c.rate > 0 && c.duration > 0 {
+		c.n = int(c.rate * c.duration.Seconds())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "envbench:", err)
+		return 1
+	}
+	if c.jsonOut {
+		json.NewEncoder(stdout).Encode(res)
+	} else {
+		res.print(stdout)
+	}
+	return 0
+}

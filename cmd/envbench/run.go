@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+type result struct {
+	N                 int     `json:"n"`
+	Stations          int     `json:"stations"`
+	Conns             int     `json:"conns"`
+	Rate              float64 `json:"rate,omitempty"`
+	PublishSeconds    float64 `json:"publish_seconds"`
+	EndToEndSeconds   float64 `json:"end_to_end_seconds"`
+	ReadingsPerSecond float64 `json:"readings_per_second"`
+	Probes            int     `json:"probes,omitempty"`
+	LatencyP50Ms      float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms      float64 `json:"latency_p99_ms,omitempty"`
+	LatencyMaxMs      float64 `json:"latency_max_ms,omitempty"`
+	CPUPer100k        float64 `json:"cpu_seconds_per_100k,omitempty"`
+	PeakRSSMiB        float64 `json:"peak_rss_mib,omitempty"`
+	RSSStartMiB       float64 `json:"rss_start_mib,omitempty"`
+	RSSEndMiB         float64 `json:"rss_end_mib,omitempty"`
+}
+
+func (r *result) print(w io.Writer) {
+	fmt.Fprintf(w, "readings            %d from %d stations over %d connections\n", r.N, r.Stations, r.Conns)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "offered rate        %.0f readings/s\n", r.Rate)
+	}
+	fmt.Fprintf(w, "publish time        %.2f s\n", r.PublishSeconds)
+	fmt.Fprintf(w, "end-to-end          %.2f s  → %.0f readings/s (until all are visible in InfluxDB)\n", r.EndToEndSeconds, r.ReadingsPerSecond)
+	if r.Probes > 0 {
+		fmt.Fprintf(w, "publish→queryable   p50 %.0f ms  p99 %.0f ms  max %.0f ms  (%d probes)\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.Probes)
+	}
+	if r.PeakRSSMiB > 0 {
+		fmt.Fprintf(w, "envpipe CPU         %.2f s per 100 000 readings\n", r.CPUPer100k)
+		fmt.Fprintf(w, "envpipe RSS         peak %.1f MiB (VmHWM); %.1f MiB at start, %.1f MiB at end\n", r.PeakRSSMiB, r.RSSStartMiB, r.RSSEndMiB)
+	}
+}
+
+func (c *config) station(i int) string {
+	return fmt.Sprintf("%s%0*d", c.prefix, c.digits, i%c.stations)
+}
+
+func payload(station string, t time.Time, i int) string {
+	return fmt.Sprintf(`{"station":"%s","time":"%s","values":{"pm25":%d.4,"pm10":%d.2,"so2":8.4,"no2":35.2,"co":0.8,"o3":96.2}}`,
+		station, t.UTC().Format(time.RFC3339Nano), 20+i%60, 40+i%90)
+}
+
+func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	db := &influx{url: c.influx, db: c.db, client: &http.Client{Timeout: 10 * time.Second}}
+	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
+	countQ := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE %s`, c.measurement, span)
+	if n, err := db.count(ctx, countQ); err != nil {
+		return nil, fmt.Errorf("InfluxDB: %w", err)
+	} else if n != 0 {
+		return nil, fmt.Errorf("%d readings already in InfluxDB in this run's time range; pass another -base", n)
+	}
+
+	clients := make([]paho.Client, c.conns)
+	for i := range clients {
+		o := paho.NewClientOptions().AddBroker(c.broker).SetClientID(fmt.Sprintf("envbench-%d-%d", os.Getpid(), i)).
+			SetCleanSession(true).SetMaxResumePubInFlight(c.window).SetWriteTimeout(30 * time.Second).SetKeepAlive(30 * time.Second)
+		if u := os.Getenv("ENVBENCH_MQTT_USERNAME"); u != "" {
+			o.SetUsername(u).SetPassword(os.Getenv("ENVBENCH_MQTT_PASSWORD"))
+		}
+		clients[i] = paho.NewClient(o)
+		if tok := clients[i].Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			return nil, fmt.Errorf("connect to %s: %v", c.broker, tok.Error())
+		}
+		defer clients[i].Disconnect(100)
+	}
+
+	var before procStat
+	if c.pid > 0 {
+		before = readProc(c.pid)
+	}
+	res := &result{N: c.n, Stations: c.stations, Conns: c.conns, Rate: c.rate}
+	start := time.Now()
+
+	// Probes: with a steady rate, a reading of station 0 every probeEvery in
+	// a time range of its own; each is polled until queryable.
+	var lat []float64
+	var latMu sync.Mutex
+	var probes sync.WaitGroup
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	if c.rate > 0 {
+		probes.Add(1)
+		go func() {
+			defer probes.Done()
+			tick := time.NewTicker(c.probeEvery)
+			defer tick.Stop()
+			st := c.station(0)
+			for k := 0; ; k++ {
+				select {
+				case <-probeCtx.Done():
+					return
+				case <-tick.C:
+				}
+				ts := c.base.Add(-time.Hour + time.Duration(k)*time.Millisecond)
+				sent := time.Now()
+				clients[0].Publish("env/"+st+"/data", 1, false, payload(st, ts, k))
+				probes.Add(1)
+				go func() {
+					defer probes.Done()
+					q := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE station = '%s' AND time = %d`, c.measurement, st, ts.UnixNano())
+					for probeCtx.Err() == nil {
+						if n, err := db.count(probeCtx, q); err == nil && n == 1 {
+							latMu.Lock()
+							lat = append(lat, float64(time.Since(sent).Microseconds())/1000)
+							latMu.Unlock()
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}()
+			}
+		}()
+	}
+
+	var published atomic.Int64
+	var pubErr atomic.Value
+	var wg sync.WaitGroup
+	for ci := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := clients[ci]
+			toks := make([]paho.Token, 0, c.window)
+			wait := func() {
+				for _, t := range toks {
+					if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+						pubErr.Store(fmt.Errorf("publish: %v", t.Error()))
+					}
+				}
+				toks = toks[:0]
+			}
+			k := 0
+			for i := ci; i < c.n; i += c.conns {
+				if ctx.Err() != nil {
+					return
+				}
+				if c.rate > 0 {
+					due := start.Add(time.Duration(float64(i) / c.rate * float64(time.Second)))
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				st := c.station(i)
+				toks = append(toks, cl.Publish("env/"+st+"/data", 1, false, payload(st, c.base.Add(time.Duration(i)*time.Millisecond), i)))
+				published.Add(1)
+				if k++; len(toks) == c.window {
+					wait()
+				}
+			}
+			wait()
+		}()
+	}
+	wg.Wait()
+	res.PublishSeconds = time.Since(start).Seconds()
+	if err, _ := pubErr.Load().(error); err != nil {
+		return nil, err
+	}
+
+	// Poll until every reading is visible.
+	var rssStart float64
+	if c.pid > 0 {
+		rssStart = before.rssMiB
+	}
+	for {
+		n, err := db.count(ctx, countQ)
+		if err == nil && n >= c.n {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("only %d of %d readings visible after %s", n, c.n, c.timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.EndToEndSeconds = time.Since(start).Seconds()
+	res.ReadingsPerSecond = float64(c.n) / res.EndToEndSeconds
+	stopProbes()
+	probes.Wait()
+	if len(lat) > 0 {
+		sort.Float64s(lat)
+		res.Probes = len(lat)
+		res.LatencyP50Ms = lat[len(lat)*50/100]
+		res.LatencyP99Ms = lat[min(len(lat)-1, len(lat)*99/100)]
+		res.LatencyMaxMs = lat[len(lat)-1]
+	}
+	if c.pid > 0 {
+		after := readProc(c.pid)
+		res.CPUPer100k = (after.cpuSeconds - before.cpuSeconds) / float64(c.n) * 100000
+		res.PeakRSSMiB = after.hwmMiB
+		res.RSSStartMiB, res.RSSEndMiB = rssStart, after.rssMiB
+	}
+	return res, nil
+}
+
+// influx runs InfluxQL counts over the 1.x query API (InfluxDB 1.8, or 2.x
+// and 3.x with a DBRP mapping).
+type influx struct {
+	url, db string
+	client  *http.Client
+}
+
+func (in *influx) count(ctx context.Context, q string) (int, error) {
+	u := in.url + "/query?" + url.Values{"db": {in.db}, "q": {q}, "epoch": {"ms"}}.Encode()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if tok := os.Getenv("ENVBENCH_INFLUX_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Token "+tok)
+	}
+	resp, err := in.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Results []struct {
+			Error  string `json:"error"`
+			Series []struct {
+				Values [][]json.Number `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, fmt.Errorf("query: %s: %w", resp.Status, err)
+	}
+	if len(body.Results) == 0 {
+		return 0, fmt.Errorf("query: no result")
+	}
+	if e := body.Results[0].Error; e != "" {
+		return 0, fmt.Errorf("query: %s", e)
+	}
+	if len(body.Results[0].Series) == 0 || len(body.Results[0].Series[0].Values) == 0 {
+		return 0, nil
+	}
+	v := body.Results[0].Series[0].Values[0]
+	n, err := v[len(v)-1].Int64()
+	return int(n), err
+}
+
+type procStat struct {
+	cpuSeconds     float64
+	rssMiB, hwmMiB float64
+}
+
+// readProc reads a process's CPU time and memory from /proc.
+func readProc(pid int) procStat {
+	var ps procStat
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the parenthesised command name; utime and stime are
+		// the 14th and 15th fields, in clock ticks (100 Hz on Linux).
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+2:])
+			if len(f) > 13 {
+				ut, _ := strconv.ParseFloat(f[11], 64)
+				st, _ := strconv.ParseFloat(f[12], 64)
+				ps.cpuSeconds = (ut + st) / 100
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			switch f[0] {
+			case "VmRSS:":
+				ps.rssMiB = kb / 1024
+			case "VmHWM:":
+				ps.hwmMiB = kb / 1024
+			}
+		}
+	}
+	return ps
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make bench: the standard envbench scenarios on loopback servers this script
+# starts (Mosquitto with the shipped limits, influxd 1.8, envpipe from bin/):
+#   1. 200 000 readings from 1 000 stations, as fast as possible
+#   2. the same from 10 000 stations
+#   3. a steady 10 000 readings/s for 60 s: publish→queryable p50/p99, RSS
+# Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
+# BENCH_DURATION change the sizes.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export PATH="$repo/.tools/bin:$PATH"
+N=${BENCH_N:-200000}
+RATE=${BENCH_RATE:-10000}
+DURATION=${BENCH_DURATION:-60s}
+MQTT_PORT=${BENCH_MQTT_PORT:-18841}
+INFLUX_PORT=${BENCH_INFLUX_PORT:-18097}
+INFLUX_RPC_PORT=${BENCH_INFLUX_RPC_PORT:-18099}
+HTTP_PORT=${BENCH_HTTP_PORT:-19274}
+out="$repo/data/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+pids=()
+. "$repo/scripts/lib.sh"
+trap 'stop_all' EXIT INT TERM
+
+scenario() { # name envbench-args...
+	local name=$1
+	shift
+	rm -rf "$out/servers"
+	start_mosquitto "$out/servers/mosquitto" "$MQTT_PORT" ""
+	start_influxd "$out/servers/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT"
+	sed -e "s|@MQTT_URL@|tcp://127.0.0.1:$MQTT_PORT|" -e "s|@INFLUX_URL@|http://127.0.0.1:$INFLUX_PORT|" \
+		-e "s|@CLIENT_ID@|envpipe-bench|" -e "s|@WORK@|$out/servers/envpipe|" \
+		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" configs/bench.yaml.tmpl >"$out/envpipe.yaml"
+	bin/envpipe run -config "$out/envpipe.yaml" -stations configs/bench-stations.yaml >"$out/$name.envpipe.log" 2>&1 &
+	local epid=$!
+	pids+=($epid)
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+	echo "=== $name"
+	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" "$@" | tee "$out/$name.txt"
+	stop_all
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+scenario throughput-1k -n "$N" -stations 1000
+scenario throughput-10k -n "$N" -stations 10000 -prefix zz-bench- -digits 5
+scenario steady -rate "$RATE" -duration "$DURATION" -stations 1000
+echo "results in $out"
