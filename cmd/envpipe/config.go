@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/envpipe/envpipe/alert/derive"
 	"github.com/envpipe/envpipe/ingest/influx"
 	"github.com/envpipe/envpipe/ingest/mqtt"
 	"github.com/envpipe/envpipe/ingest/station"
@@ -27,6 +28,7 @@ type config struct {
 	WAL        walConfig                `yaml:"wal"`
 	Validation station.ValidationConfig `yaml:"validation"`
 	DeadLetter deadLetterConfig         `yaml:"dead_letter"`
+	Derive     derive.Config            `yaml:"derive"`
 
 	dir string // the config file's directory; relative paths start there
 }
@@ -65,6 +67,7 @@ func defaultConfig() config {
 		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64},
 		Validation: station.DefaultValidation(),
 		DeadLetter: deadLetterConfig{Path: "data/deadletter.jsonl", MaxSizeMB: 64, InfluxPath: "data/deadletter-influx.lp"},
+		Derive:     derive.DefaultConfig(),
 	}
 }
 
@@ -125,6 +128,9 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 		fileErr(path, e)
 	}
 	for _, e := range c.Validation.Validate() {
+		fileErr(path, e)
+	}
+	for _, e := range c.Derive.Validate() {
 		fileErr(path, e)
 	}
 

@@ -21,7 +21,7 @@ func TestTenThousandReadingsFromAHundredStationsLandExactly(t *testing.T) {
 	dir := t.TempDir()
 	testStations(t, dir, 100)
 	port := testenv.FreePort(t)
-	cfg := writeConfig(t, dir, broker.URL(), influxd.URL(), port, "")
+	cfg := writeConfig(t, dir, broker.URL(), influxd.URL(), port, "derive: {enabled: false}\n")
 	d := startDaemon(t, dir, cfg, port)
 
 	const stations, perStation = 100, 100

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/envpipe/envpipe/alert/derive"
 	"github.com/envpipe/envpipe/ingest/deadletter"
 	"github.com/envpipe/envpipe/ingest/influx"
 	"github.com/envpipe/envpipe/ingest/mqtt"
@@ -69,11 +70,32 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	defer dead.Close()
 
 	deliveries := make(chan pipeline.Delivery, cfg.MQTT.QueueSize)
-	pipe := pipeline.New(pipeline.Config{
+
+	// Derivation (hourly means, AQI, water class, compliance): an observer
+	// of the pipeline whose points go back into the WAL through pipe.Emit.
+	// emitCtx ends with the pipeline stage (stopPipe, below).
+	emitCtx, stopEmit := context.WithCancel(context.Background())
+	defer stopEmit()
+	var pipe *pipeline.Pipeline
+	var observers []pipeline.Observer
+	var deriver *derive.Deriver
+	if cfg.Derive.IsEnabled() {
+		deriver, err = derive.New(cfg.Derive, reg.All(), func(lp []byte) {
+			if err := pipe.Emit(emitCtx, lp); err != nil {
+				logger.Error("derived points not written", "err", err)
+			}
+		}, time.Now)
+		if err != nil {
+			return err
+		}
+		observers = append(observers, deriver)
+	}
+	pipe = pipeline.New(pipeline.Config{
 		Registry:    reg,
 		Validation:  cfg.Validation,
 		Log:         log,
 		DeadLetters: dead,
+		Observers:   observers,
 		Metrics:     pipeline.NewMetrics(promReg),
 		Logger:      logger,
 	})
@@ -113,6 +135,23 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
+	tickDone := make(chan struct{})
+	go func() {
+		defer close(tickDone)
+		if deriver == nil {
+			return
+		}
+		tk := time.NewTicker(time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-emitCtx.Done():
+				return
+			case now := <-tk.C:
+				deriver.Tick(now)
+			}
+		}
+	}()
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); watchWAL(writerCtx, log, logger) }()
 
@@ -137,6 +176,8 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	// 2. Finish the message in hand.
 	stopPipe()
 	<-pipeDone
+	stopEmit()
+	<-tickDone
 	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
 	//    no backlog when InfluxDB is up.
 	stopWriter()
