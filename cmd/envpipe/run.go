@@ -89,6 +89,9 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 			return err
 		}
 		observers = append(observers, deriver)
+		if q, err := influx.NewQuerier(cfg.InfluxDB); err == nil {
+			warmDeriver(ctx, deriver, q, time.Now(), logger)
+		}
 	}
 	pipe = pipeline.New(pipeline.Config{
 		Registry:    reg,

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envpipe/envpipe/internal/testenv"
+)
+
+// TestDeriverIsWarmedFromInfluxDBAtStart: hourly means and daily values
+// written before a restart are read back with InfluxQL at start-up.
+func TestDeriverIsWarmedFromInfluxDBAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (short mode)")
+	}
+	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
+	influxd := testenv.InfluxDB(t)
+	cst := time.FixedZone("CST", 8*3600)
+	now := time.Now().In(cst)
+	hour := now.Truncate(time.Hour).Add(-3 * time.Hour)
+	var lp strings.Builder
+	for h := 0; h < 3; h++ {
+		fmt.Fprintf(&lp, "air_hourly,county=C1,station=st-001 pm25=%d,pm10=70,pm25_minutes=60i %d\n", 40+h, hour.Add(time.Duration(h)*time.Hour).UnixNano())
+	}
+	yearDay := time.Date(now.Year(), 1, 2, 0, 0, 0, 0, cst)
+	if yearDay.Before(now.AddDate(0, 0, -2)) {
+		fmt.Fprintf(&lp, "air_daily,county=C1,station=st-001 pm25_24h=33,pm10_24h=55 %d\n", yearDay.UnixNano())
+	}
+	if err := influxd.Write(lp.String()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	testStations(t, dir, 3)
+	port := testenv.FreePort(t)
+	d := startDaemon(t, dir, writeConfig(t, dir, broker.URL(), influxd.URL(), port, ""), port)
+	if !strings.Contains(d.logs.String(), `msg="derive: warmed from InfluxDB" hours=3`) {
+		t.Fatalf("no warm-up of the 3 hours in the log:\n%s", tail(d.logs.String(), 2000))
+	}
+}
