@@ -1,9 +1,11 @@
 package derive
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/envpipe/envpipe/alert/aqi"
@@ -67,11 +69,41 @@ const (
 )
 
 // hourAcc holds an open hour's N-flagged values: per parameter, the value
-// at each reading's offset into the hour, in whole seconds. A repeated
-// timestamp (a redelivered message) replaces the value instead of adding
-// one, as InfluxDB does with the point.
+// at each reading's offset into the hour, in whole seconds, in arrival
+// order. A repeated offset (a redelivered message) replaces the earlier
+// value instead of adding one, as InfluxDB does with the point: compact
+// resolves that before the hour is computed. Appending keeps the per-reading
+// cost to a slice append; the hour is computed once or a few times.
 type hourAcc struct {
-	vals [nParams]map[int32]float64
+	vals [nParams][]offVal
+}
+
+type offVal struct {
+	off int32
+	v   float64
+}
+
+// compact sorts vals by offset and keeps the last value of each offset.
+func compact(vals []offVal) []offVal {
+	sorted := true
+	for i := 1; i < len(vals); i++ {
+		if vals[i].off <= vals[i-1].off {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return vals
+	}
+	slices.SortStableFunc(vals, func(a, b offVal) int { return cmp.Compare(a.off, b.off) })
+	out := vals[:0]
+	for i, x := range vals {
+		if i+1 < len(vals) && vals[i+1].off == x.off {
+			continue // a later value for the same offset wins
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // hourRec is one station-hour.
@@ -158,15 +190,8 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 		if !ok || (v.Flag != ingest.FlagNormal && v.Flag != 0) || !usable(v.V) {
 			continue
 		}
-		m := rec.acc.vals[p]
-		if m == nil {
-			m = make(map[int32]float64, 60)
-			rec.acc.vals[p] = m
-		}
-		if old, ok := m[off]; !ok || old != v.V {
-			m[off] = v.V
-			changed = true
-		}
+		rec.acc.vals[p] = append(rec.acc.vals[p], offVal{off, v.V})
+		changed = true
 	}
 	if changed && rec.computed {
 		rec.dirty = true
@@ -198,10 +223,12 @@ func (d *Deriver) computeHour(s *stationState, h *hourRec) bool {
 	}
 	changed := !h.computed
 	for p := 0; p < nParams; p++ {
-		vals := h.acc.vals[p]
+		vals := compact(h.acc.vals[p])
+		h.acc.vals[p] = vals
 		var mask uint64
 		rs := make([]*big.Rat, 0, len(vals))
-		for off, v := range vals {
+		for _, x := range vals {
+			off, v := x.off, x.v
 			rs = append(rs, decimal(v))
 			// A reading covers its station's interval from its time:
 			// one minute for minute data, five for 5-minute data, the

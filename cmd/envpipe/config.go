@@ -40,6 +40,8 @@ type logConfig struct {
 
 type httpConfig struct {
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler under /debug/pprof/ (off by default).
+	Pprof bool `yaml:"pprof"`
 }
 
 type walConfig struct {

@@ -240,6 +240,9 @@ func New(cfg Config, out chan<- pipeline.Delivery, m *Metrics, logger *slog.Logg
 	if tc != nil {
 		o.SetTLSConfig(tc)
 	}
+	if buffered(cfg.Broker) {
+		o.SetCustomOpenConnectionFn(openConnection)
+	}
 	s.client = paho.NewClient(o)
 	return s, nil
 }

@@ -1,0 +1,182 @@
+package mqtt
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// paho reads each packet with several small reads straight from the socket
+// and writes each PUBACK with its own write: at thousands of messages a
+// second those syscalls cost more than everything envpipe does with a
+// message. bufferedConn batches both: reads go through a bufio.Reader, and
+// writes are appended to a buffer that one goroutine flushes while paho
+// keeps writing, so a burst of acks released by one WAL group commit leaves
+// in a few writes instead of one per ack. Order is kept; nothing waits on a
+// timer.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+
+	mu      sync.Mutex
+	pending []byte
+	spare   []byte
+	werr    error
+	kick    chan struct{}
+	done    chan struct{}
+	flushed chan struct{} // closed when the flusher has exited
+	once    sync.Once
+}
+
+// maxPending bounds the write buffer; beyond it Write waits for the flusher,
+// which is how a plain socket write blocks when the peer does not read.
+const maxPending = 1 << 20
+
+// writeTimeout bounds one flush, like paho's own write timeout would.
+const writeTimeout = 30 * time.Second
+
+func newBufferedConn(c net.Conn) *bufferedConn {
+	b := &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10),
+		kick: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{})}
+	go b.flusher()
+	return b
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *bufferedConn) Write(p []byte) (int, error) {
+	for {
+		b.mu.Lock()
+		if b.werr != nil {
+			err := b.werr
+			b.mu.Unlock()
+			return 0, err
+		}
+		if len(b.pending) < maxPending {
+			b.pending = append(b.pending, p...)
+			b.mu.Unlock()
+			break
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.flushed:
+			return 0, net.ErrClosed
+		case <-time.After(time.Millisecond):
+		}
+	}
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// SetWriteDeadline is applied per flush instead (see flusher): paho sets a
+// deadline around each packet, which means nothing for a buffered write.
+func (b *bufferedConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (b *bufferedConn) flusher() {
+	defer close(b.flushed)
+	for {
+		select {
+		case <-b.kick:
+		case <-b.done:
+			return
+		}
+		if !b.flushOnce() {
+			return
+		}
+	}
+}
+
+// flushOnce writes what is pending; false after a write error.
+func (b *bufferedConn) flushOnce() bool {
+	b.mu.Lock()
+	buf := b.pending
+	b.pending = b.spare[:0]
+	b.mu.Unlock()
+	if len(buf) == 0 {
+		return true
+	}
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := b.Conn.Write(buf)
+	b.mu.Lock()
+	b.spare = buf[:0]
+	if err != nil && b.werr == nil {
+		b.werr = err
+	}
+	b.mu.Unlock()
+	if err != nil {
+		// Fail the reader too, so paho notices and reconnects.
+		b.Conn.Close()
+		return false
+	}
+	return true
+}
+
+// Close flushes what paho wrote last (its DISCONNECT) and closes.
+func (b *bufferedConn) Close() error {
+	b.once.Do(func() {
+		close(b.done)
+		<-b.flushed
+		b.flushOnce()
+	})
+	return b.Conn.Close()
+}
+
+// openConnection dials tcp:// and ssl:// brokers itself to wrap the
+// connection; other schemes (websockets, unix) return errUnsupported and
+// New leaves paho's own dialer in place for them.
+func openConnection(uri *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	d := &net.Dialer{Timeout: o.ConnectTimeout}
+	switch uri.Scheme {
+	case "tcp", "mqtt":
+		c, err := d.Dial("tcp", uri.Host)
+		if err != nil {
+			return nil, err
+		}
+		return newBufferedConn(c), nil
+	case "ssl", "tls", "mqtts", "tcps", "mqtt+ssl":
+		tc := o.TLSConfig
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		} else {
+			tc = tc.Clone()
+		}
+		if tc.ServerName == "" {
+			tc.ServerName = uri.Hostname()
+		}
+		c, err := tls.DialWithDialer(d, "tcp", uri.Host, tc)
+		if err != nil {
+			return nil, err
+		}
+		return newBufferedConn(c), nil
+	}
+	return nil, errUnsupported
+}
+
+var errUnsupported = errors.New("scheme not dialed by envpipe")
+
+// buffered reports whether envpipe dials the broker URL itself.
+func buffered(broker string) bool {
+	u, err := url.Parse(broker)
+	if err != nil {
+		return false
+	}
+	_, err = openConnectionScheme(u.Scheme)
+	return err == nil
+}
+
+func openConnectionScheme(s string) (string, error) {
+	switch s {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "tcps", "mqtt+ssl":
+		return s, nil
+	}
+	return "", errUnsupported
+}
