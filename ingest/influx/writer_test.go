@@ -1,0 +1,176 @@
+package influx
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/envpipe/envpipe/ingest/wal"
+)
+
+// fakeInflux answers /api/v2/write with the status the test chooses and
+// records every accepted line.
+type fakeInflux struct {
+	mu       sync.Mutex
+	statuses []int // consumed one per request; then 204
+	lines    []string
+	requests int
+}
+
+func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		body = zr
+	}
+	b, _ := io.ReadAll(body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	status := 204
+	if len(f.statuses) > 0 {
+		status, f.statuses = f.statuses[0], f.statuses[1:]
+	}
+	if status == 413 && strings.Count(string(b), "\n") <= 2 {
+		status = 204 // small enough now
+	}
+	if status != 204 {
+		if status == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, `{"code":"invalid","message":"test says no"}`)
+		return
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f.lines = append(f.lines, l)
+	}
+	w.WriteHeader(204)
+}
+
+func (f *fakeInflux) accepted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+func newTestWriter(t *testing.T, url string, log Log) (*Writer, *Metrics) {
+	cfg := DefaultConfig()
+	cfg.URL = url
+	cfg.FlushInterval = 20 * time.Millisecond
+	cfg.RetryMin, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	cfg.DeadLetter = filepath.Join(t.TempDir(), "dead.lp")
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWriter(cfg, log, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, m
+}
+
+func appendLines(t *testing.T, l *wal.WAL, lines ...string) {
+	var wg sync.WaitGroup
+	for _, s := range lines {
+		wg.Add(1)
+		if err := l.Append(context.Background(), []byte(s+"\n"), func(error) { wg.Done() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
+func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
+	cases := []struct {
+		name      string
+		statuses  []int
+		wantLines int
+		wantDead  bool
+		errKind   string
+	}{
+		{"server errors are retried until accepted", []int{500, 503, 500}, 4, false, "retry"},
+		{"429 waits for Retry-After and retries", []int{429}, 4, false, "retry"},
+		{"413 halves the batch", []int{413}, 4, false, "split"},
+		{"400 dead-letters the batch and moves on", []int{400}, 0, true, "rejected"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &fakeInflux{statuses: c.statuses}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			l, err := wal.Open(t.TempDir(), wal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			w, m := newTestWriter(t, srv.URL, l)
+			appendLines(t, l, "air,station=a pm25=1 1", "air,station=a pm25=2 2", "air,station=b pm25=3 3", "air,station=b pm25=4 4")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx, time.Second) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) && l.Checkpoint() != l.Head() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got := len(fake.accepted()); got != c.wantLines {
+				t.Errorf("InfluxDB accepted %d lines, want %d", got, c.wantLines)
+			}
+			if l.Checkpoint() != l.Head() {
+				t.Errorf("checkpoint %v not at head %v", l.Checkpoint(), l.Head())
+			}
+			if got := testutil.ToFloat64(m.errors.WithLabelValues(c.errKind)); got < 1 {
+				t.Errorf("errors{kind=%s} = %v", c.errKind, got)
+			}
+			dead, _ := os.ReadFile(w.cfg.DeadLetter)
+			if c.wantDead != (strings.Count(string(dead), "pm25=") == 4) {
+				t.Errorf("dead letters: %q", dead)
+			}
+			if ok, _ := w.Healthy(); !ok {
+				t.Error("writer not healthy after recovering")
+			}
+		})
+	}
+}
+
+func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
+	fake := &fakeInflux{statuses: slices.Repeat([]int{503}, 1000)}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	l, err := wal.Open(t.TempDir(), wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	w, _ := newTestWriter(t, srv.URL, l)
+	appendLines(t, l, "air,station=a pm25=1 1")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_ = w.Run(ctx, 50*time.Millisecond)
+	if ok, msg := w.Healthy(); ok || msg == "" {
+		t.Errorf("healthy while every write fails: %v %q", ok, msg)
+	}
+	if l.Checkpoint() == l.Head() {
+		t.Error("checkpoint advanced although nothing was written")
+	}
+}
