@@ -99,11 +99,13 @@ func (b *bufferedConn) flusher() {
 func (b *bufferedConn) flushOnce() bool {
 	b.mu.Lock()
 	buf := b.pending
-	b.pending = b.spare[:0]
-	b.mu.Unlock()
 	if len(buf) == 0 {
+		b.mu.Unlock()
 		return true
 	}
+	// Swap buffers: pending and spare never share an array.
+	b.pending, b.spare = b.spare[:0], nil
+	b.mu.Unlock()
 	_ = b.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := b.Conn.Write(buf)
 	b.mu.Lock()
