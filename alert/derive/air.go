@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/envpipe/envpipe/alert/aqi"
 	"github.com/envpipe/envpipe/ingest"
@@ -632,6 +633,9 @@ func (d *Deriver) writeDaily(s *stationState, dy *dayRec, counts [nDayInd]int) {
 // and out_of_range included (empty when there is none), so a recomputed
 // point fully replaces the one before.
 func (d *Deriver) writeAQI(s *stationState, period string, start int64, res aqi.Result, complete bool) {
+	if d.onAQI != nil {
+		d.onAQI(s.st, period, time.Unix(start, 0), res.AQI)
+	}
 	w := &d.w
 	w.begin("aqi")
 	w.tag("county", s.st.County)
@@ -647,6 +651,8 @@ func (d *Deriver) writeAQI(s *stationState, period string, start int64, res aqi.
 		oor[k] = string(ind)
 	}
 	w.str("out_of_range", strings.Join(oor, "+"))
+	w.float("lat", s.st.Lat)
+	w.float("lon", s.st.Lon)
 	for _, ind := range aqi.Indicators() {
 		if v, ok := res.IAQI[ind]; ok {
 			w.int("iaqi_"+string(ind), int64(v))

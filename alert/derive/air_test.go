@@ -426,7 +426,7 @@ func TestDailyAQI(t *testing.T) {
 					t.Errorf("iaqi_%s = %d, want %d", ind, got, v)
 				}
 			}
-			if len(p.Fields) != 5+len(want.IAQI) {
+			if len(p.Fields) != 7+len(want.IAQI) {
 				t.Errorf("fields %v, want %d sub-indices", p.Fields, len(want.IAQI))
 			}
 			if got := p.int(t, "iaqi_pm25_24h"); got != tc.pm25 {

@@ -36,6 +36,7 @@ type Deriver struct {
 	emit    func([]byte)
 	now     func() time.Time
 
+	onAQI func(st *station.Station, period string, start time.Time, aqi int)
 	byPtr map[*station.Station]*stationState
 	byID  map[string]*stationState
 	air   []*stationState
@@ -302,3 +303,13 @@ func insertAt[T any](list []T, i int, v T) []T {
 
 // time returns the instant of Unix seconds sec in the Deriver's zone.
 func (d *Deriver) time(sec int64) time.Time { return time.Unix(sec, 0).In(d.loc) }
+
+// OnAQI registers f to see every hourly and daily AQI as it is written
+// (period "hour" or "day", start of the period), e.g. for alert rules on
+// the AQI. f runs with the Deriver's lock held: it must not call back into
+// the Deriver. Call before the first Observe.
+func (d *Deriver) OnAQI(f func(st *station.Station, period string, start time.Time, aqi int)) {
+	d.mu.Lock()
+	d.onAQI = f
+	d.mu.Unlock()
+}

@@ -124,6 +124,7 @@
 //	                    complete (bool: every indicator the report scores
 //	                    had a valid input), out_of_range (string, indicators
 //	                    above the top breakpoint, joined by "+", usually ""),
+//	                    lat, lon (float, the station's coordinates, for maps),
 //	                    iaqi_<indicator> (int) for each sub-index computed,
 //	                    e.g. iaqi_pm25_24h, iaqi_o3_8h, iaqi_pm25_1h
 //	             time  start of the hour or day

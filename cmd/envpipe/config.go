@@ -10,7 +10,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/envpipe/envpipe/alert"
 	"github.com/envpipe/envpipe/alert/derive"
+	"github.com/envpipe/envpipe/alert/notify"
+	"github.com/envpipe/envpipe/ingest/hj212srv"
 	"github.com/envpipe/envpipe/ingest/influx"
 	"github.com/envpipe/envpipe/ingest/mqtt"
 	"github.com/envpipe/envpipe/ingest/station"
@@ -29,8 +32,12 @@ type config struct {
 	Validation station.ValidationConfig `yaml:"validation"`
 	DeadLetter deadLetterConfig         `yaml:"dead_letter"`
 	Derive     derive.Config            `yaml:"derive"`
+	Alert      alert.Config             `yaml:"alert"`
+	Notify     notify.Config            `yaml:"notify"`
+	HJ212      hj212srv.Config          `yaml:"hj212"`
 
-	dir string // the config file's directory; relative paths start there
+	dir   string         // the config file's directory; relative paths start there
+	rules *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
 }
 
 type logConfig struct {
@@ -70,6 +77,9 @@ func defaultConfig() config {
 		Validation: station.DefaultValidation(),
 		DeadLetter: deadLetterConfig{Path: "data/deadletter.jsonl", MaxSizeMB: 64, InfluxPath: "data/deadletter-influx.lp"},
 		Derive:     derive.DefaultConfig(),
+		Alert:      alert.DefaultConfig(),
+		Notify:     notify.DefaultConfig(),
+		HJ212:      hj212srv.DefaultConfig(),
 	}
 }
 
@@ -135,6 +145,19 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 	for _, e := range c.Derive.Validate() {
 		fileErr(path, e)
 	}
+	c.Alert.Lang = c.Lang
+	c.Alert.Rules = c.path(c.Alert.Rules)
+	c.Alert.StateFile = c.path(c.Alert.StateFile)
+	for _, e := range c.Alert.Validate() {
+		fileErr(path, e)
+	}
+	for _, e := range c.HJ212.Validate() {
+		fileErr(path, e)
+	}
+	c.Notify.ResolvePaths(c.path)
+	for _, e := range c.Notify.Validate() {
+		fileErr(path, e)
+	}
 
 	stPath := c.path(c.Stations)
 	if len(stationsOverride) > 0 && stationsOverride[0] != "" {
@@ -143,6 +166,16 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 	reg, serrs := station.Load(stPath)
 	for _, e := range serrs {
 		fileErr(stPath, e)
+	}
+	if c.Alert.Enabled() {
+		rules, rerrs := alert.LoadRules(c.Alert.Rules)
+		if rules != nil && reg != nil {
+			rerrs = append(rerrs, rules.CheckStations(reg.All())...)
+		}
+		for _, e := range rerrs {
+			fileErr(c.Alert.Rules, e)
+		}
+		c.rules = rules
 	}
 	return &c, reg, errs
 }
@@ -189,10 +222,22 @@ func (c *config) validate() []error {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 
 // expandEnv replaces environment references in the config text, returning
-// the names that are unset and have no default.
+// the names that are unset and have no default. Whole-line comments are
+// left alone, so that documentation may mention ${VAR}.
 func expandEnv(data []byte) ([]byte, []string) {
 	var unset []string
-	out := envRef.ReplaceAllFunc(data, func(m []byte) []byte {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, line := range lines {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
+			continue
+		}
+		lines[i] = expandLine(line, &unset)
+	}
+	return bytes.Join(lines, nil), unset
+}
+
+func expandLine(data []byte, unset *[]string) []byte {
+	return envRef.ReplaceAllFunc(data, func(m []byte) []byte {
 		sub := envRef.FindSubmatch(m)
 		if v, ok := os.LookupEnv(string(sub[1])); ok && v != "" {
 			return []byte(v)
@@ -200,8 +245,7 @@ func expandEnv(data []byte) ([]byte, []string) {
 		if bytes.Contains(m, []byte(":-")) {
 			return sub[2]
 		}
-		unset = append(unset, string(sub[1]))
+		*unset = append(*unset, string(sub[1]))
 		return nil
 	})
-	return out, unset
 }

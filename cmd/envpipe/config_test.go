@@ -61,8 +61,8 @@ func TestSecretsComeFromTheEnvironmentNotTheFile(t *testing.T) {
 
 func TestEnvironmentReferencesAreExpanded(t *testing.T) {
 	t.Setenv("POD", "envpipe-1")
-	got, unset := expandEnv([]byte("client_id: ${POD}\nshared: $share/g/x\nlevel: ${LVL:-info}\nx: ${NOPE}\n"))
-	want := "client_id: envpipe-1\nshared: $share/g/x\nlevel: info\nx: \n"
+	got, unset := expandEnv([]byte("# docs: ${VAR}\nclient_id: ${POD}\nshared: $share/g/x\nlevel: ${LVL:-info}\nx: ${NOPE}\n"))
+	want := "# docs: ${VAR}\nclient_id: envpipe-1\nshared: $share/g/x\nlevel: info\nx: \n"
 	if string(got) != want || len(unset) != 1 || unset[0] != "NOPE" {
 		t.Fatalf("got %q %v", got, unset)
 	}

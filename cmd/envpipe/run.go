@@ -18,11 +18,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/envpipe/envpipe/alert"
 	"github.com/envpipe/envpipe/alert/derive"
+	"github.com/envpipe/envpipe/alert/notify"
 	"github.com/envpipe/envpipe/ingest/deadletter"
+	"github.com/envpipe/envpipe/ingest/hj212srv"
 	"github.com/envpipe/envpipe/ingest/influx"
 	"github.com/envpipe/envpipe/ingest/mqtt"
 	"github.com/envpipe/envpipe/ingest/pipeline"
+	"github.com/envpipe/envpipe/ingest/station"
 	"github.com/envpipe/envpipe/ingest/wal"
 )
 
@@ -94,7 +98,51 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 			warmDeriver(ctx, deriver, q, time.Now(), logger)
 		}
 	}
+	// Alert rules: an observer of the pipeline; transitions go to the
+	// notifiers (each on its own queue) and, as `alerts` points, back
+	// into the WAL.
+	var engine *alert.Engine
+	if cfg.rules != nil {
+		receivers, err := notify.Build(cfg.Notify, notify.Options{Lang: cfg.Lang, Metrics: notify.NewMetrics(promReg),
+			Logger: logger.With("component", "notify"),
+			StationName: func(id string) string {
+				if st, ok := reg.Lookup(id); ok {
+					return st.Name
+				}
+				return ""
+			}})
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		engine, err = alert.New(cfg.Alert, cfg.rules, reg.All(), alert.Options{
+			Notifiers: receivers.Notifiers(),
+			Emit: func(lp []byte) {
+				if err := pipe.Emit(emitCtx, lp); err != nil {
+					logger.Error("alert points not written", "err", err)
+				}
+			},
+			Registerer: promReg,
+			Logger:     logger,
+		})
+		if err != nil {
+			return err
+		}
+		observers = append(observers, engine)
+		if deriver != nil {
+			// Hourly AQI feeds the AQI rules.
+			deriver.OnAQI(func(st *station.Station, period string, start time.Time, v int) {
+				if period == "hour" {
+					engine.ObserveValue(st, "aqi", start, float64(v))
+				}
+			})
+		}
+	}
+	hjMetrics := hj212srv.NewMetrics(promReg, reg)
 	pipe = pipeline.New(pipeline.Config{
+		Decoders: map[pipeline.Format]pipeline.Decoder{
+			pipeline.FormatHJ212: hj212srv.NewDecoder(hj212srv.DecoderConfig{
+				Registry: reg, MaxFrameBytes: cfg.HJ212.MaxFrameBytes, Metrics: hjMetrics, Logger: logger}),
+		},
 		Registry:    reg,
 		Validation:  cfg.Validation,
 		Log:         log,
@@ -110,6 +158,16 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	src, err := mqtt.New(cfg.MQTT, deliveries, mqtt.NewMetrics(promReg), logger)
 	if err != nil {
 		return err
+	}
+	// Stations that speak HJ 212 over TCP connect here; their frames join
+	// the MQTT deliveries in the same pipeline.
+	var hjl *hj212srv.Listener
+	if cfg.HJ212.Listen != "" {
+		hjl = hj212srv.NewListener(cfg.HJ212, reg, deliveries, hjMetrics, logger)
+		if err := hjl.Listen(); err != nil {
+			return fmt.Errorf("hj212 listener: %w", err)
+		}
+		logger.Info("HJ 212 listener", "addr", hjl.Addr().String())
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -145,10 +203,26 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 
 	srcDone := make(chan error, 1)
 	go func() { srcDone <- src.Run(srcCtx) }()
+	hjDone := make(chan error, 1)
+	if hjl != nil {
+		go func() { hjDone <- hjl.Run(srcCtx) }()
+	} else {
+		hjDone <- nil
+	}
 	pipeDone := make(chan error, 1)
 	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
+	alertCtx, stopAlert := context.WithCancel(context.Background())
+	defer stopAlert()
+	alertDone := make(chan error, 1)
+	go func() {
+		if engine == nil {
+			alertDone <- nil
+			return
+		}
+		alertDone <- engine.Run(alertCtx)
+	}()
 	tickDone := make(chan struct{})
 	go func() {
 		defer close(tickDone)
@@ -187,9 +261,15 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	// 1. Stop handing messages over; what is queued stays unacked and comes
 	//    back from the broker next time.
 	src.Quiesce()
+	if hjl != nil {
+		hjl.Quiesce()
+	}
 	// 2. Finish the message in hand.
 	stopPipe()
 	<-pipeDone
+	// The alert engine saves its state and delivers what is queued.
+	stopAlert()
+	<-alertDone
 	stopEmit()
 	<-tickDone
 	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
@@ -207,6 +287,9 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	// 5. Disconnect, after the last PUBACKs went out.
 	stopSrc()
 	<-srcDone
+	if err := <-hjDone; err != nil && runErr == nil {
+		runErr = fmt.Errorf("hj212 listener: %w", err)
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutCtx)

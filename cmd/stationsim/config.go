@@ -42,6 +42,7 @@ type config struct {
 	Window          int
 	Drain           time.Duration
 	LogLevel        slog.Level
+	HJ212           hj212Options // HJ 212 mode (hj212.go)
 
 	// Log receives the logs; nil discards them. Not a flag.
 	Log *slog.Logger
@@ -117,6 +118,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, usageTail)
+		fmt.Fprint(stderr, hj212Usage)
 	}
 	fs.StringVar(&cfg.Stations, "stations", "configs/stations.yaml", "station registry `file`")
 	fs.StringVar(&cfg.Broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker `URL` (tcp://, ssl://, ws://)")
@@ -147,6 +149,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Window, "window", 1000, "unacknowledged QoS 1 publishes allowed per connection")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "at the end, wait this long for outstanding acknowledgements (an interrupt waits at most 300ms)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug (every message), info, warn, error")
+
+	addHJ212Flags(fs, &cfg.HJ212)
 
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -223,6 +227,9 @@ func (c *config) validate() error {
 	}
 	if c.Drain < 0 {
 		bad("-drain %v: must not be negative", c.Drain)
+	}
+	if err := c.HJ212.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,9 @@
 // of a registry over MQTT (QoS 1) in envpipe's JSON payload, on a simulated
 // clock that can run faster than wall time, with silent stations, faulty
 // sensors and pollution episodes on demand. For demos, tests and load.
+// With -hj212 mqtt|tcp the stations that have an hj212_mn speak HJ 212
+// instead, over MQTT or straight to envpipe's TCP listener, keep their
+// history and answer envpipe's history requests (hj212.go).
 //
 // Run "stationsim -h" for the flags and the scenario syntax.
 package main

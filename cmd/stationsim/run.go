@@ -20,6 +20,9 @@ const progressInterval = 10 * time.Second
 // disconnects and writes a summary to stdout. It returns an error when the
 // setup fails or when publishes failed.
 func run(ctx context.Context, cfg config, stdout io.Writer) error {
+	if cfg.HJ212.Mode != "" {
+		return runHJ212(ctx, cfg, stdout)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -1,0 +1,808 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/envpipe/envpipe/alert/waterclass"
+	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+// Alert is one alert: one level of a rule at one station (and parameter).
+// Its identity is its labels: alertname, station, county, param (when the
+// rule has one), severity, and the rule's labels.
+type Alert struct {
+	Rule     string
+	Station  string
+	Param    string
+	Severity string
+	Labels   map[string]string // shared and never modified once built
+	Episode
+	// Limit is the rule's limit at the latest evaluation (NaN for flag
+	// rules), Threshold what the value was compared with (the limit or
+	// the approach level; for stale rules both are in seconds of silence),
+	// Ratio how far the value is along the limit (Limit/Value for lower
+	// bounds).
+	Limit, Threshold, Ratio float64
+	// Warning is true for the approach level of a rule with warn_ratio.
+	Warning bool
+	// Below is true when low values are bad.
+	Below bool
+	// Sent is true while the current firing has been handed to notifiers:
+	// it fired within the horizon. A firing learned from backfilled data
+	// is announced when newer data, within the horizon, still finds it
+	// firing.
+	Sent bool
+
+	Flag        ingest.Flag      // flag rules: the flag that raised it
+	Class       waterclass.Class // water_class: the item's class
+	TargetClass waterclass.Class // water_class: the class held to
+	LastSeen    time.Time        // stale: wall time of the station's last data
+
+	rule *Rule
+	st   *station.Station
+}
+
+type alertKey struct {
+	rule     int
+	station  string
+	param    string
+	severity string
+}
+
+// Transition is one alert changing state, or a firing alert learned from
+// backfill being announced (From == To == StateFiring).
+type Transition struct {
+	Alert    Alert // the alert after the transition
+	From, To State
+	// At is the time of the input that caused it: event time, or wall time
+	// for stale rules.
+	At time.Time
+	// Backfill is true when At is older than now − horizon.
+	Backfill bool
+	// Notify is true when notifiers get it: a firing within the horizon,
+	// or the resolution of a firing that was sent.
+	Notify bool
+}
+
+// Options are an Engine's collaborators.
+type Options struct {
+	// Notifiers receive firing and resolved alerts as they happen; those
+	// implementing Resender with Resend() true also get every firing alert
+	// again every resend_interval.
+	Notifiers []Notifier
+	// Emit writes line protocol durably (the daemon passes pipeline.Emit):
+	// one `alerts` point per transition. It may be nil.
+	Emit func(lineProtocol []byte)
+	// Registerer gets the engine's metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Now is the wall clock (time.Now if nil).
+	Now func() time.Time
+}
+
+// Engine evaluates the rules on the stream. Observe and ObserveValue may
+// be called from any goroutine (the pipeline calls Observe on its own);
+// Run delivers notifications and ticks the wall-clock rules.
+type Engine struct {
+	cfg     Config
+	lang    Lang
+	rules   []*Rule
+	now     func() time.Time
+	emit    func([]byte)
+	logger  *slog.Logger
+	m       *metrics
+	disp    *dispatcher
+	store   *store
+	grafana string
+
+	mu         sync.Mutex
+	stations   map[string]*stationState
+	order      []*stationState
+	alerts     map[alertKey]*Alert
+	start      time.Time
+	lastResend time.Time
+	lastSave   time.Time
+	saveMu     sync.Mutex // serialises window saves
+}
+
+type stationState struct {
+	st     *station.Station
+	rules  []*Rule
+	stale  bool // some rule is a stale rule
+	series map[string]*series
+	// recent remembers the latest readings' (time, period), so that a
+	// message delivered twice (MQTT QoS 1) is not counted twice.
+	recent  [recentReadings]readingKey
+	nRecent int
+	// arrived is the wall time of the latest reading, zero when none came
+	// since the engine started.
+	arrived time.Time
+}
+
+const recentReadings = 64
+
+type readingKey struct {
+	t      int64
+	period ingest.Period
+}
+
+func (ss *stationState) duplicate(r *ingest.Reading) bool {
+	k := readingKey{r.Time.UnixNano(), r.Period}
+	for i := range min(ss.nRecent, recentReadings) {
+		if ss.recent[i] == k {
+			return true
+		}
+	}
+	ss.recent[ss.nRecent%recentReadings] = k
+	ss.nRecent++
+	return false
+}
+
+// New builds an engine for the stations and loads the state files, if any.
+// A state file it cannot read is logged and later overwritten: the engine
+// starts empty rather than not at all.
+func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (*Engine, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("alert: %w", errors.Join(errs...))
+	}
+	if rules == nil {
+		return nil, errors.New("alert: no rules")
+	}
+	if errs := rules.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("alert: %w", errors.Join(errs...))
+	}
+	lang, _ := ParseLang(cfg.Lang)
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Registerer == nil {
+		opt.Registerer = prometheus.NewRegistry()
+	}
+	logger := opt.Logger.With("component", "alert")
+	m := newMetrics(opt.Registerer, opt.Notifiers)
+	e := &Engine{
+		cfg:      cfg,
+		lang:     lang,
+		rules:    rules.Rules,
+		now:      opt.Now,
+		emit:     opt.Emit,
+		logger:   logger,
+		m:        m,
+		disp:     newDispatcher(opt.Notifiers, cfg.NotifyTimeout, m, logger),
+		store:    &store{path: cfg.StateFile},
+		grafana:  strings.TrimRight(cfg.GrafanaURL, "/"),
+		stations: map[string]*stationState{},
+		alerts:   map[alertKey]*Alert{},
+	}
+	for _, st := range stations {
+		e.addStation(st)
+	}
+	e.start = e.now()
+	e.lastSave = e.start
+	if err := e.load(); err != nil {
+		logger.Error("alert state not restored; starting empty", "err", err)
+	}
+	return e, nil
+}
+
+func (e *Engine) addStation(st *station.Station) *stationState {
+	ss := &stationState{st: st, series: map[string]*series{}}
+	windows := map[string][]time.Duration{}
+	ytd := map[string]bool{}
+	for _, r := range e.rules {
+		if !r.applies(st) {
+			continue
+		}
+		ss.rules = append(ss.rules, r)
+		switch r.Aggregate {
+		case AggMean:
+			windows[r.Param] = appendUnique(windows[r.Param], r.Window)
+		case AggYTDMean:
+			ytd[r.Param] = true
+		case AggStale:
+			ss.stale = true
+		}
+	}
+	for p, w := range windows {
+		ss.series[p] = newSeries(w, ytd[p])
+	}
+	for p := range ytd {
+		if ss.series[p] == nil {
+			ss.series[p] = newSeries(nil, true)
+		}
+	}
+	e.stations[st.ID] = ss
+	e.order = append(e.order, ss)
+	return ss
+}
+
+func appendUnique(l []time.Duration, d time.Duration) []time.Duration {
+	for _, x := range l {
+		if x == d {
+			return l
+		}
+	}
+	return append(l, d)
+}
+
+func (e *Engine) station(st *station.Station) *stationState {
+	if ss := e.stations[st.ID]; ss != nil {
+		ss.st = st
+		return ss
+	}
+	return e.addStation(st)
+}
+
+func normal(f ingest.Flag) bool { return f == ingest.FlagNormal || f == 0 }
+
+// Observe evaluates the rules on one accepted reading (pipeline.Observer).
+// Only N-flagged values count for pollution rules; flags raise equipment
+// alerts. r is not retained.
+func (e *Engine) Observe(st *station.Station, r *ingest.Reading) {
+	now := e.now()
+	e.mu.Lock()
+	ss := e.station(st)
+	ts := e.observe(ss, r, now, nil)
+	lp := e.commit(ts, now)
+	e.mu.Unlock()
+	e.write(lp)
+}
+
+// ObserveValue evaluates the rules on a derived value of a station, such
+// as the hourly AQI (param "aqi") at the start of its hour.
+func (e *Engine) ObserveValue(st *station.Station, param string, t time.Time, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	now := e.now()
+	e.mu.Lock()
+	ss := e.station(st)
+	if s := ss.series[param]; s != nil {
+		s.add(t, v)
+	}
+	var ts []Transition
+	for _, rule := range ss.rules {
+		switch rule.Aggregate {
+		case AggInstant, AggAQI, AggMean, AggYTDMean:
+			if rule.Param == param {
+				ts = e.evalValue(ss, rule, param, v, t, now, ts)
+			}
+		}
+	}
+	lp := e.commit(ts, now)
+	e.mu.Unlock()
+	e.write(lp)
+}
+
+func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts []Transition) []Transition {
+	ss.arrived = now
+	if ss.stale {
+		for _, rule := range ss.rules {
+			if rule.Aggregate == AggStale {
+				ts = e.evalStale(ss, rule, now, ts)
+			}
+		}
+	}
+	if ss.duplicate(r) {
+		return ts
+	}
+	for _, v := range r.Values {
+		if s := ss.series[v.Param]; s != nil && normal(v.Flag) && usable(v.V) {
+			s.add(r.Time, v.V)
+		}
+	}
+	var water map[waterclass.Class]*waterclass.Result
+	for _, rule := range ss.rules {
+		switch rule.Aggregate {
+		case AggInstant, AggMean, AggYTDMean:
+			v, ok := r.Get(rule.Param)
+			if ok && normal(v.Flag) && usable(v.V) {
+				ts = e.evalValue(ss, rule, rule.Param, v.V, r.Time, now, ts)
+			}
+		case AggFlag:
+			for _, v := range r.Values {
+				if rule.Param == "" || rule.Param == v.Param {
+					ts = e.evalFlag(ss, rule, v, r.Time, now, ts)
+				}
+			}
+		case AggWaterClass:
+			if water == nil {
+				water = map[waterclass.Class]*waterclass.Result{}
+			}
+			ts = e.evalWater(ss, rule, r, water, now, ts)
+		}
+	}
+	return ts
+}
+
+func usable(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// evalValue evaluates a value-type rule (instant, mean, ytd_mean, aqi)
+// after a new value of param at event time t.
+func (e *Engine) evalValue(ss *stationState, rule *Rule, param string, v float64, t, now time.Time, ts []Transition) []Transition {
+	switch rule.Aggregate {
+	case AggMean:
+		s := ss.series[param]
+		if s == nil {
+			return ts
+		}
+		mean, cov, ok := s.mean(rule.Window, ss.st.Interval)
+		if !ok || cov < rule.MinCoverage {
+			return ts
+		}
+		v, t = mean, s.lastT
+	case AggYTDMean:
+		s := ss.series[param]
+		if s == nil || s.ytd == nil {
+			return ts
+		}
+		mean, _, ok := s.ytd.value()
+		if !ok {
+			return ts
+		}
+		v, t = mean, s.lastT
+	}
+	limit, ok := rule.Limit.At(t)
+	if !ok {
+		return ts
+	}
+	for _, ls := range rule.levels(limit) {
+		c := ls.level.Cond(v)
+		ts = e.step(ss, rule, param, ls, c, v, t, now, ts, func(a *Alert) {
+			a.Limit, a.Threshold = limit, ls.level.Threshold
+			a.Ratio = ratio(v, limit, rule.dir)
+		})
+	}
+	return ts
+}
+
+func ratio(v, limit float64, d Direction) float64 {
+	if d == Below {
+		return limit / v
+	}
+	return v / limit
+}
+
+func (e *Engine) evalFlag(ss *stationState, rule *Rule, v ingest.Value, t, now time.Time, ts []Transition) []Transition {
+	c := CondClear
+	if rule.flags[byte(v.Flag)] {
+		c = CondBreach
+	}
+	ls := rule.levels(0)[0]
+	return e.step(ss, rule, v.Param, ls, c, v.V, t, now, ts, func(a *Alert) {
+		a.Limit, a.Threshold, a.Ratio = math.NaN(), math.NaN(), math.NaN()
+		if c == CondBreach {
+			a.Flag = v.Flag
+		}
+	})
+}
+
+func (e *Engine) evalWater(ss *stationState, rule *Rule, r *ingest.Reading, cache map[waterclass.Class]*waterclass.Result, now time.Time, ts []Transition) []Transition {
+	target := rule.Limit.class
+	if target == 0 {
+		target = waterclass.Class(ss.st.TargetClassNum())
+	}
+	if target == 0 {
+		return ts
+	}
+	res := cache[target]
+	if res == nil {
+		sample := map[string]float64{}
+		for _, v := range r.Values {
+			if normal(v.Flag) && usable(v.V) {
+				sample[v.Param] = v.V
+			}
+		}
+		wb, err := waterclass.ParseWaterbody(cmpOr(ss.st.Waterbody, "river"))
+		if err != nil {
+			wb = waterclass.River
+		}
+		out, err := waterclass.Assess(sample, waterclass.Options{Waterbody: wb, Target: target})
+		if err != nil {
+			e.logger.Warn("water sample not assessed", "station", ss.st.ID, "err", err)
+			out = waterclass.Result{}
+		}
+		res = &out
+		cache[target] = res
+	}
+	for _, it := range res.Items {
+		if !it.Decides || math.IsNaN(it.Ratio) || (rule.Param != "" && rule.Param != it.Item) {
+			continue
+		}
+		limit, below := waterLimit(it)
+		for _, ls := range rule.levels(0) {
+			c := ls.level.Cond(it.Ratio)
+			thr := limit
+			if ls.warning {
+				if below {
+					thr = tidy(limit / ls.level.Threshold)
+				} else {
+					thr = tidy(limit * ls.level.Threshold)
+				}
+			}
+			ts = e.step(ss, rule, it.Item, ls, c, it.Value, r.Time, now, ts, func(a *Alert) {
+				a.Limit, a.Threshold, a.Ratio, a.Below = limit, thr, it.Ratio, below
+				a.Class, a.TargetClass = it.Class, target
+			})
+		}
+	}
+	return ts
+}
+
+// waterLimit is the side of an item's bound the value is measured
+// against: the upper limit, or the lower one (dissolved oxygen, low pH).
+func waterLimit(it waterclass.ItemResult) (limit float64, below bool) {
+	b := it.Limit
+	hasLo, hasHi := !math.IsInf(b.Lo, -1), !math.IsInf(b.Hi, 1)
+	switch {
+	case hasLo && !hasHi:
+		return b.Lo, true
+	case hasLo && hasHi && it.Value > 0 && b.Lo/it.Value > it.Value/b.Hi:
+		return b.Lo, true
+	}
+	return b.Hi, false
+}
+
+// evalStale evaluates a stale rule at wall time now.
+func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Transition) []Transition {
+	interval := ss.st.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	thr := rule.Limit.Value * interval.Seconds()
+	ls := rule.levels(thr)[0]
+	var silent time.Duration
+	c := CondClear
+	if ss.arrived.IsZero() {
+		// Nothing since the start: the start is the last sign of life,
+		// except for an alert that was firing before a restart, which
+		// keeps firing until the station is heard from.
+		silent = now.Sub(e.start)
+		if a := e.alerts[alertKey{rule.index, ss.st.ID, "", ls.severity}]; a != nil && a.State == StateFiring {
+			c = CondHold
+			silent = now.Sub(a.LastSeen)
+		}
+	} else {
+		silent = now.Sub(ss.arrived)
+	}
+	if c != CondHold {
+		c = ls.level.Cond(silent.Seconds())
+	}
+	return e.step(ss, rule, "", ls, c, silent.Seconds(), now, now, ts, func(a *Alert) {
+		a.Limit, a.Threshold, a.Ratio = thr, thr, silent.Seconds()/thr
+		if !ss.arrived.IsZero() {
+			a.LastSeen = ss.arrived
+		} else if a.LastSeen.IsZero() {
+			a.LastSeen = e.start
+		}
+	})
+}
+
+// step runs the state machine of one alert and records the transition.
+func (e *Engine) step(ss *stationState, rule *Rule, param string, ls levelSpec, c Cond, v float64, at, now time.Time,
+	ts []Transition, fill func(*Alert)) []Transition {
+	key := alertKey{rule.index, ss.st.ID, param, ls.severity}
+	a := e.alerts[key]
+	if a == nil {
+		if c != CondBreach {
+			return ts
+		}
+		a = e.newAlert(rule, ss.st, param, ls)
+		e.alerts[key] = a
+	}
+	prev := a.Episode
+	if !prev.EvalAt.IsZero() && at.Before(prev.EvalAt) {
+		return ts // late input: the alert has seen newer data
+	}
+	a.Episode = Step(prev, c, v, at, rule.For)
+	fill(a)
+	backfill := at.Before(now.Add(-e.cfg.Horizon))
+	if a.State == prev.State {
+		if a.State == StateFiring && !a.Sent && !backfill {
+			a.Sent = true
+			ts = append(ts, Transition{Alert: *a, From: StateFiring, To: StateFiring, At: at, Notify: true})
+		}
+		return ts
+	}
+	tr := Transition{From: prev.State, To: a.State, At: at, Backfill: backfill}
+	switch a.State {
+	case StateFiring:
+		tr.Notify = !backfill
+		a.Sent = tr.Notify
+	case StateResolved:
+		tr.Notify = a.Sent
+		a.Sent = false
+	}
+	tr.Alert = *a
+	return append(ts, tr)
+}
+
+func (e *Engine) newAlert(rule *Rule, st *station.Station, param string, ls levelSpec) *Alert {
+	labels := make(map[string]string, len(rule.Labels)+5)
+	for k, v := range rule.Labels {
+		labels[k] = v
+	}
+	labels["alertname"] = rule.Name
+	labels["station"] = st.ID
+	if st.County != "" {
+		labels["county"] = st.County
+	}
+	if param != "" {
+		labels["param"] = param
+	}
+	labels["severity"] = ls.severity
+	return &Alert{Rule: rule.Name, Station: st.ID, Param: param, Severity: ls.severity, Labels: labels,
+		Warning: ls.warning, Below: ls.level.Direction == Below, rule: rule, st: st,
+		Limit: math.NaN(), Threshold: math.NaN(), Ratio: math.NaN()}
+}
+
+// Tick evaluates the wall-clock rules (stale stations) at now, re-sends
+// firing alerts when resend_interval has passed, and saves the windows
+// when state_interval has passed. Run calls it every second.
+func (e *Engine) Tick(now time.Time) {
+	e.mu.Lock()
+	var ts []Transition
+	for _, ss := range e.order {
+		if !ss.stale {
+			continue
+		}
+		for _, rule := range ss.rules {
+			if rule.Aggregate == AggStale {
+				ts = e.evalStale(ss, rule, now, ts)
+			}
+		}
+	}
+	lp := e.commit(ts, now)
+	if e.lastResend.IsZero() || now.Sub(e.lastResend) >= e.cfg.ResendInterval {
+		e.lastResend = now
+		if batch := e.firingLocked(now); len(batch) > 0 {
+			e.disp.send(batch, true)
+		}
+	}
+	var windows []byte
+	if now.Sub(e.lastSave) >= e.cfg.StateInterval {
+		e.lastSave = now
+		windows = e.marshalWindows(now)
+	}
+	e.mu.Unlock()
+	e.write(lp)
+	if windows != nil {
+		e.saveWindows(windows)
+	}
+}
+
+// firingLocked returns every firing alert that was sent, for a re-send.
+func (e *Engine) firingLocked(now time.Time) []Notification {
+	var out []Notification
+	for _, a := range e.alerts {
+		if a.State == StateFiring && a.Sent {
+			out = append(out, e.notification(a, now))
+		}
+	}
+	return out
+}
+
+// commit records transitions: metrics, the state file, notifications; it
+// returns their line protocol for the caller to write outside the lock.
+func (e *Engine) commit(ts []Transition, now time.Time) []byte {
+	if len(ts) == 0 {
+		return nil
+	}
+	var notify []Notification
+	var lp []byte
+	changed := false
+	for i := range ts {
+		t := &ts[i]
+		if t.From != t.To {
+			changed = true
+			e.m.transitions.WithLabelValues(t.To.String()).Inc()
+			if t.To == StateFiring {
+				e.m.firing.WithLabelValues(t.Alert.Severity).Inc()
+			}
+			if t.From == StateFiring {
+				e.m.firing.WithLabelValues(t.Alert.Severity).Dec()
+			}
+			lp = e.appendLine(lp, t)
+			e.logger.Info("alert "+t.To.String(), "alert", t.Alert.Rule, "station", t.Alert.Station,
+				"param", t.Alert.Param, "severity", t.Alert.Severity, "value", t.Alert.Value,
+				"threshold", t.Alert.Threshold, "at", t.At, "backfill", t.Backfill, "notify", t.Notify)
+		}
+		if t.Notify {
+			notify = append(notify, e.notification(&t.Alert, now))
+		}
+	}
+	if changed || len(notify) > 0 {
+		if err := e.store.saveAlerts(e.marshalAlerts(now)); err != nil {
+			e.m.saveErrors.Inc()
+			e.logger.Error("alert state not saved", "err", err)
+		}
+	}
+	if len(notify) > 0 {
+		e.disp.send(notify, false)
+	}
+	return lp
+}
+
+func (e *Engine) write(lp []byte) {
+	if len(lp) > 0 && e.emit != nil {
+		e.emit(lp)
+	}
+}
+
+// notification renders a as notifiers see it at wall time now.
+func (e *Engine) notification(a *Alert, now time.Time) Notification {
+	d := e.templateData(a)
+	summary, desc := a.rule.render(e.lang, d)
+	n := Notification{
+		Labels: a.Labels,
+		Annotations: map[string]string{
+			"summary":      summary,
+			"description":  desc,
+			"value":        formatNum(a.Value),
+			"station_name": a.st.Name,
+		},
+		StartsAt:     a.FiredAt,
+		GeneratorURL: e.generatorURL(a),
+		Value:        a.Value,
+		Limit:        a.Threshold,
+	}
+	if usable(a.Limit) {
+		n.Annotations["limit"] = formatNum(a.Limit)
+	}
+	if usable(a.Threshold) {
+		n.Annotations["threshold"] = formatNum(a.Threshold)
+	}
+	if a.State == StateFiring {
+		n.Status = StatusFiring
+		n.EndsAt = later(now, a.FiredAt).Add(4 * e.cfg.ResendInterval)
+	} else {
+		n.Status = StatusResolved
+		n.EndsAt = a.ResolvedAt
+		if n.EndsAt.After(now) {
+			n.EndsAt = now
+		}
+		n.EndsAt = later(n.EndsAt, n.StartsAt)
+	}
+	return n
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (e *Engine) generatorURL(a *Alert) string {
+	if e.grafana == "" {
+		return ""
+	}
+	q := url.Values{"var-station": {a.Station}}
+	if a.Param != "" {
+		q.Set("var-param", a.Param)
+	}
+	return e.grafana + e.cfg.Dashboards[string(a.st.Kind)] + "?" + q.Encode()
+}
+
+func (e *Engine) templateData(a *Alert) *TemplateData {
+	r, st, lang := a.rule, a.st, e.lang
+	since := a.FiredAt
+	if since.IsZero() {
+		since = a.ActiveAt
+	}
+	d := &TemplateData{
+		Rule: r.Name, Severity: a.Severity, State: a.State.String(), Warning: a.Warning, Below: a.Below,
+		Direction: "above",
+		Value:     a.Value, Limit: a.Limit, Threshold: a.Threshold, Ratio: a.Ratio,
+		Unit:    ParamUnit(a.Param),
+		Station: cmpOr(st.Name, st.ID), StationID: st.ID, County: st.County, River: st.River, Section: st.Section,
+		Param: ParamName(a.Param, lang), ParamID: a.Param, What: r.what(lang),
+		Source: r.source(cmpTime(a.EvalAt, since), lang, a.TargetClass),
+		Since:  formatTime(since, lang),
+	}
+	if a.Below {
+		d.Direction = "below"
+	}
+	switch r.Aggregate {
+	case AggWaterClass:
+		d.Class, d.TargetClass = a.Class.String(), a.TargetClass.String()
+		if lang == LangEN {
+			d.Class, d.TargetClass = a.Class.English(), a.TargetClass.English()
+		}
+	case AggStale:
+		d.Unit = ""
+		d.Limit = r.Limit.Value
+		d.Silent = formatDuration(time.Duration(a.Value*float64(time.Second)).Truncate(time.Second), lang)
+		d.Interval = formatDuration(st.Interval, lang)
+		d.LastSeen = formatTime(a.LastSeen, lang)
+	case AggFlag:
+		d.Flag = string(rune(a.Flag))
+		d.FlagText = flagTexts[a.Flag][lang]
+	}
+	return d
+}
+
+func cmpTime(a, b time.Time) time.Time {
+	if !a.IsZero() {
+		return a
+	}
+	return b
+}
+
+// Alerts returns a snapshot of every alert that is pending or firing.
+func (e *Engine) Alerts() []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Alert
+	for _, a := range e.alerts {
+		if a.State == StatePending || a.State == StateFiring {
+			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// Run delivers notifications and calls Tick every second (or every
+// resend_interval, if shorter) until ctx ends; then it saves the state and
+// the windows and gives the notifiers up to 5 s to deliver what is queued.
+// Start it before the pipeline and stop it after the pipeline has
+// stopped: Observe keeps working without Run, but nothing is delivered.
+func (e *Engine) Run(ctx context.Context) error {
+	e.disp.start()
+	tick := min(time.Second, e.cfg.ResendInterval)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	e.Tick(e.now())
+	for {
+		select {
+		case <-ctx.Done():
+			e.Flush()
+			e.disp.stop(5 * time.Second)
+			return nil
+		case <-t.C:
+			e.Tick(e.now())
+		}
+	}
+}
+
+// Flush saves the alert state and the windows now.
+func (e *Engine) Flush() {
+	now := e.now()
+	e.mu.Lock()
+	alerts := e.marshalAlerts(now)
+	windows := e.marshalWindows(now)
+	e.lastSave = now
+	err := e.store.saveAlerts(alerts)
+	e.mu.Unlock()
+	if err != nil {
+		e.m.saveErrors.Inc()
+		e.logger.Error("alert state not saved", "err", err)
+	}
+	e.saveWindows(windows)
+}
+
+func (e *Engine) saveWindows(data []byte) {
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	if err := writeAtomic(e.store.windowsPath(), data); err != nil {
+		e.m.saveErrors.Inc()
+		e.logger.Error("alert windows not saved", "err", err)
+	}
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -1,0 +1,325 @@
+package alert
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/envpipe/envpipe/alert/waterclass"
+	"github.com/envpipe/envpipe/ingest"
+)
+
+// The state file (Config.StateFile) holds the pending and firing alerts;
+// it is rewritten at every transition, before notifiers hear of it, so a
+// crash never forgets an alert that was paged. The windows file beside it
+// (StateFile + ".windows") holds the rolling windows, the year-to-date
+// accumulators and the recent-readings memory; it is rewritten every
+// state_interval and at shutdown, so a crash loses at most state_interval
+// of window data (readings acknowledged in that time are not redelivered).
+// Both are JSON, written to a temporary file, fsynced and renamed.
+
+const stateVersion = 1
+
+type store struct {
+	path string
+}
+
+func (s *store) windowsPath() string { return s.path + ".windows" }
+
+func (s *store) saveAlerts(data []byte) error { return writeAtomic(s.path, data) }
+
+// writeAtomic replaces path with data: temporary file, fsync, rename,
+// fsync of the directory.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// jfloat is a float64 that encodes NaN and ±Inf as null.
+type jfloat float64
+
+func (f jfloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return []byte(formatFloat(v)), nil
+}
+
+func (f *jfloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = jfloat(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = jfloat(v)
+	return nil
+}
+
+type savedAlerts struct {
+	Version int          `json:"version"`
+	Saved   time.Time    `json:"saved"`
+	Alerts  []savedAlert `json:"alerts"`
+}
+
+type savedAlert struct {
+	Rule        string    `json:"rule"`
+	Station     string    `json:"station"`
+	Param       string    `json:"param,omitempty"`
+	Severity    string    `json:"severity"`
+	State       string    `json:"state"`
+	ActiveAt    time.Time `json:"active_at"`
+	FiredAt     time.Time `json:"fired_at,omitzero"`
+	EvalAt      time.Time `json:"eval_at"`
+	Value       jfloat    `json:"value"`
+	Limit       jfloat    `json:"limit"`
+	Threshold   jfloat    `json:"threshold"`
+	Ratio       jfloat    `json:"ratio"`
+	Sent        bool      `json:"sent"`
+	Flag        string    `json:"flag,omitempty"`
+	Class       int       `json:"class,omitempty"`
+	TargetClass int       `json:"target_class,omitempty"`
+	LastSeen    time.Time `json:"last_seen,omitzero"`
+}
+
+type savedWindows struct {
+	Version int           `json:"version"`
+	Saved   time.Time     `json:"saved"`
+	Series  []savedSeries `json:"series"`
+	Recent  []savedRecent `json:"recent,omitempty"`
+}
+
+type savedSeries struct {
+	Station string       `json:"station"`
+	Param   string       `json:"param"`
+	Width   int64        `json:"width,omitempty"`
+	Cur     int64        `json:"cur,omitempty"`
+	LastT   time.Time    `json:"last_t"`
+	Buckets [][3]float64 `json:"buckets,omitempty"` // index, sum, n
+	YTD     *savedYTD    `json:"ytd,omitempty"`
+}
+
+type savedYTD struct {
+	Year     int     `json:"year"`
+	SumMeans float64 `json:"sum_means"`
+	Days     int     `json:"days"`
+	Day      int64   `json:"day"`
+	DaySum   float64 `json:"day_sum"`
+	DayN     int64   `json:"day_n"`
+}
+
+type savedRecent struct {
+	Station string   `json:"station"`
+	Times   []int64  `json:"times"`
+	Periods []string `json:"periods"`
+	N       int      `json:"n"`
+}
+
+func (e *Engine) marshalAlerts(now time.Time) []byte {
+	out := savedAlerts{Version: stateVersion, Saved: now.UTC(), Alerts: []savedAlert{}}
+	for _, a := range e.alerts {
+		if a.State != StatePending && a.State != StateFiring {
+			continue
+		}
+		sa := savedAlert{Rule: a.Rule, Station: a.Station, Param: a.Param, Severity: a.Severity,
+			State: a.State.String(), ActiveAt: a.ActiveAt, FiredAt: a.FiredAt, EvalAt: a.EvalAt,
+			Value: jfloat(a.Value), Limit: jfloat(a.Limit), Threshold: jfloat(a.Threshold), Ratio: jfloat(a.Ratio),
+			Sent: a.Sent, Class: int(a.Class), TargetClass: int(a.TargetClass), LastSeen: a.LastSeen}
+		if a.Flag != 0 {
+			sa.Flag = string(rune(a.Flag))
+		}
+		out.Alerts = append(out.Alerts, sa)
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func (e *Engine) marshalWindows(now time.Time) []byte {
+	out := savedWindows{Version: stateVersion, Saved: now.UTC()}
+	for _, ss := range e.order {
+		for p, s := range ss.series {
+			if s.lastT.IsZero() {
+				continue
+			}
+			sv := savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT}
+			if len(s.ring) > 0 && s.started {
+				sv.Width, sv.Cur = s.width, s.cur
+				for _, b := range s.ring {
+					if b.n > 0 && b.idx > s.cur-int64(len(s.ring)) && b.idx <= s.cur {
+						sv.Buckets = append(sv.Buckets, [3]float64{float64(b.idx), b.sum, float64(b.n)})
+					}
+				}
+			}
+			if y := s.ytd; y != nil {
+				sv.YTD = &savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+			}
+			out.Series = append(out.Series, sv)
+		}
+		if ss.nRecent > 0 {
+			sr := savedRecent{Station: ss.st.ID, N: ss.nRecent}
+			for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
+				sr.Times = append(sr.Times, k.t)
+				sr.Periods = append(sr.Periods, string(k.period))
+			}
+			out.Recent = append(out.Recent, sr)
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// load restores the state and windows files, if present. Alerts of rules
+// or stations that no longer exist are dropped (Alertmanager resolves
+// them by their endsAt).
+func (e *Engine) load() error {
+	var errs []error
+	data, err := os.ReadFile(e.store.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		errs = append(errs, err)
+	default:
+		if err := e.loadAlerts(data); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", e.store.path, err))
+		}
+	}
+	data, err = os.ReadFile(e.store.windowsPath())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		errs = append(errs, err)
+	default:
+		if err := e.loadWindows(data); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", e.store.windowsPath(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) loadAlerts(data []byte) error {
+	var in savedAlerts
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	if in.Version != stateVersion {
+		return fmt.Errorf("version %d, want %d", in.Version, stateVersion)
+	}
+	byName := map[string]*Rule{}
+	for _, r := range e.rules {
+		byName[r.Name] = r
+	}
+	restored := 0
+	for _, sa := range in.Alerts {
+		rule, ss := byName[sa.Rule], e.stations[sa.Station]
+		state, err := ParseState(sa.State)
+		if rule == nil || ss == nil || err != nil || !rule.applies(ss.st) {
+			e.logger.Warn("saved alert dropped: its rule or station is gone", "alert", sa.Rule, "station", sa.Station)
+			continue
+		}
+		var ls *levelSpec
+		for _, l := range rule.levels(0) {
+			if l.severity == sa.Severity {
+				ls = &l
+				break
+			}
+		}
+		if ls == nil {
+			continue
+		}
+		a := e.newAlert(rule, ss.st, sa.Param, *ls)
+		a.Episode = Episode{State: state, ActiveAt: sa.ActiveAt, FiredAt: sa.FiredAt, EvalAt: sa.EvalAt, Value: float64(sa.Value)}
+		a.Limit, a.Threshold, a.Ratio = float64(sa.Limit), float64(sa.Threshold), float64(sa.Ratio)
+		a.Sent, a.LastSeen = sa.Sent, sa.LastSeen
+		a.Class, a.TargetClass = waterclass.Class(sa.Class), waterclass.Class(sa.TargetClass)
+		if sa.Flag != "" {
+			a.Flag = ingest.Flag(sa.Flag[0])
+		}
+		e.alerts[alertKey{rule.index, sa.Station, sa.Param, sa.Severity}] = a
+		if state == StateFiring {
+			e.m.firing.WithLabelValues(a.Severity).Inc()
+		}
+		restored++
+	}
+	e.logger.Info("alert state restored", "alerts", restored, "saved", in.Saved)
+	return nil
+}
+
+func (e *Engine) loadWindows(data []byte) error {
+	var in savedWindows
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	if in.Version != stateVersion {
+		return fmt.Errorf("version %d, want %d", in.Version, stateVersion)
+	}
+	for _, sv := range in.Series {
+		ss := e.stations[sv.Station]
+		if ss == nil {
+			continue
+		}
+		s := ss.series[sv.Param]
+		if s == nil {
+			continue
+		}
+		s.lastT = sv.LastT
+		if len(s.ring) > 0 && sv.Width == s.width && len(sv.Buckets) > 0 {
+			s.cur, s.started = sv.Cur, true
+			for _, b := range sv.Buckets {
+				idx := int64(b[0])
+				if idx <= s.cur-int64(len(s.ring)) || idx > s.cur {
+					continue
+				}
+				*s.slot(idx) = bucket{idx: idx, sum: b[1], n: int64(b[2])}
+			}
+			s.recompute()
+		}
+		if y := sv.YTD; y != nil && s.ytd != nil {
+			*s.ytd = ytdAcc{y.Year, y.SumMeans, y.Days, y.Day, y.DaySum, y.DayN}
+		}
+	}
+	for _, sr := range in.Recent {
+		ss := e.stations[sr.Station]
+		if ss == nil || len(sr.Times) != len(sr.Periods) || len(sr.Times) > recentReadings {
+			continue
+		}
+		for i := range sr.Times {
+			ss.recent[i] = readingKey{sr.Times[i], ingest.Period(sr.Periods[i])}
+		}
+		ss.nRecent = sr.N
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package alert
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+func TestRestartKeepsFiringAlertsAndWindows(t *testing.T) {
+	rules := pm10Rule + `
+  - {name: StationSilent, aggregate: stale}
+  - {name: EquipmentFlag, aggregate: flag, flags: [D], for: 20m}
+`
+	st := airStation("zz-air-0101", 10*time.Minute)
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), t0)
+	now := t0
+	te.feed(st, &now, 144, 80) // warning and critical fire
+	first := te.rec.waitFor(t, 2)
+	te.Tick(te.clock.Now()) // stale: nothing; windows saved? not due
+	before := te.Alerts()
+	if len(before) != 2 {
+		t.Fatalf("alerts before: %+v", before)
+	}
+	meanBefore, _, _ := te.stations[st.ID].series["pm10"].mean(24*time.Hour, st.Interval)
+
+	// A crash right now: no Flush. The state file was written at the
+	// transition; the windows only at the last state_interval save, so
+	// save them as the periodic save would.
+	te.saveWindows(te.marshalWindows(te.clock.Now()))
+	te.disp.stop(time.Second)
+
+	// Restart, a little later.
+	te.clock.Set(te.clock.Now().Add(30 * time.Second))
+	te.rec.calls, te.chat.calls = nil, nil
+	te.lines.lines = nil
+	te.start(t)
+	after := te.Alerts()
+	if len(after) != 2 {
+		t.Fatalf("alerts after restart: %+v", after)
+	}
+	for _, a := range after {
+		i := slices.IndexFunc(before, func(b Alert) bool { return b.Severity == a.Severity })
+		b := before[i]
+		if a.State != StateFiring || !a.FiredAt.Equal(b.FiredAt) || !a.Sent || a.Value != b.Value || a.Threshold != b.Threshold {
+			t.Errorf("restored %+v\nwas %+v", a.Episode, b.Episode)
+		}
+	}
+	if m, _, _ := te.stations[st.ID].series["pm10"].mean(24*time.Hour, st.Interval); m != meanBefore {
+		t.Errorf("window mean after restart %v, was %v", m, meanBefore)
+	}
+	if v := testutilGauge(te.m.firing.WithLabelValues("critical")); v != 1 {
+		t.Errorf("firing gauge after restart %v", v)
+	}
+
+	// The first tick re-sends both, with the same labels and startsAt.
+	te.Tick(te.clock.Now())
+	resent := te.rec.waitFor(t, 2)
+	for _, n := range resent {
+		i := slices.IndexFunc(first, func(f Notification) bool { return f.Fingerprint() == n.Fingerprint() })
+		if i < 0 || !first[i].StartsAt.Equal(n.StartsAt) || n.Status != StatusFiring {
+			t.Errorf("re-sent %v %v %v; first sent %v", n.Labels, n.Status, n.StartsAt, first)
+		}
+	}
+	if got := te.chat.settle(); len(got) != 0 {
+		t.Errorf("the chat robot was paged again: %s", describe(got))
+	}
+	// No stale alert: the station had been heard from; the restart is a
+	// fresh start for its silence.
+	te.Tick(te.clock.Now().Add(29 * time.Minute))
+	// The episode continues and resolves.
+	te.feed(st, &now, 144, 20)
+	want := []string{"PM10Mean24hAbovePlanTarget/critical/pm10:resolved", "PM10Mean24hAbovePlanTarget/warning/pm10:resolved"}
+	if got := te.lines.transitions(); !slices.Equal(got, want) {
+		t.Errorf("transitions after restart %v, want %v", got, want)
+	}
+}
+
+func TestRestartKeepsAStaleAlertFiringUntilTheStationIsHeardFrom(t *testing.T) {
+	st := airStation("s", time.Minute)
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, "rules:\n  - {name: StationSilent, aggregate: stale}\n", []*station.Station{st}, testConfig(t.TempDir()), t0)
+	te.Observe(st, reading("s", t0, val("pm10", 1)))
+	te.Tick(t0.Add(4 * time.Minute))
+	te.rec.waitFor(t, 1)
+	te.disp.stop(time.Second)
+
+	te.clock.Set(t0.Add(5 * time.Minute))
+	te.lines.lines = nil
+	te.start(t)
+	te.Tick(t0.Add(5 * time.Minute))
+	te.Tick(t0.Add(6 * time.Minute))
+	if got := te.lines.transitions(); len(got) != 0 {
+		t.Fatalf("transitions after restart %v", got)
+	}
+	if a := te.Alerts(); len(a) != 1 || a[0].State != StateFiring {
+		t.Fatalf("alerts %+v", a)
+	}
+	te.clock.Set(t0.Add(7 * time.Minute))
+	te.Observe(st, reading("s", t0.Add(7*time.Minute), val("pm10", 1)))
+	if got := te.lines.transitions(); !slices.Equal(got, []string{"StationSilent/warning/:resolved"}) {
+		t.Errorf("transitions %v", got)
+	}
+}
+
+func TestStateFilesAreReplacedAtomicallyAndACorruptOneIsSurvived(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	st := airStation("s", time.Minute)
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	rules := "rules:\n  - {name: PM10High, param: pm10, aggregate: instant, limit: 150}\n"
+	te := newTestEngine(t, rules, []*station.Station{st}, cfg, t0)
+	te.Observe(st, reading("s", t0, val("pm10", 200)))
+	te.Flush()
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"alert-state.json", "alert-state.json.windows"}) {
+		t.Errorf("files %v (no temporary file may stay behind)", names)
+	}
+	data, _ := os.ReadFile(cfg.StateFile)
+	if !strings.Contains(string(data), `"state":"firing"`) || !strings.Contains(string(data), `"sent":true`) {
+		t.Errorf("state file %s", data)
+	}
+	os.WriteFile(cfg.StateFile, []byte("{garbage"), 0o644)
+	te.start(t)
+	if a := te.Alerts(); len(a) != 0 {
+		t.Errorf("alerts from a corrupt file: %+v", a)
+	}
+}
+
+func TestSavedAlertsOfRemovedRulesAreDropped(t *testing.T) {
+	dir := t.TempDir()
+	st := airStation("s", time.Minute)
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, "rules:\n  - {name: PM10High, param: pm10, aggregate: instant, limit: 150}\n", []*station.Station{st}, testConfig(dir), t0)
+	te.Observe(st, reading("s", t0, val("pm10", 200)))
+	rs, _ := ParseRules([]byte("rules:\n  - {name: Other, param: pm10, aggregate: instant, limit: 150}\n"))
+	te.rules = rs
+	te.start(t)
+	if a := te.Alerts(); len(a) != 0 {
+		t.Errorf("alerts %+v", a)
+	}
+}

@@ -1,0 +1,237 @@
+package alert
+
+import (
+	"time"
+)
+
+// series is one station's parameter in event time: a ring of buckets for
+// its rolling windows with each window's totals, and the year-to-date
+// accumulator. Only N-flagged values are added.
+//
+// Memory is bounded by the bucket width, chosen per series so that every
+// window holds at least minBuckets buckets: a 24 h window uses 15-minute
+// buckets (96 of them), an 8 h window 5-minute ones, a 1 h window
+// 1-minute ones. A window's mean is over the buckets (cur−size, cur]: it
+// covers the window length, give or take the newest bucket's unfilled
+// part.
+type series struct {
+	width   int64 // bucket width in seconds
+	ring    []bucket
+	cur     int64 // index of the newest bucket (unix seconds / width)
+	started bool
+	lastT   time.Time // the latest event time added: the series' clock
+	wins    []*winAcc
+	ytd     *ytdAcc
+}
+
+type bucket struct {
+	idx int64
+	sum float64
+	n   int64
+}
+
+type winAcc struct {
+	window time.Duration
+	size   int64 // buckets
+	sum    float64
+	n      int64
+}
+
+// ytdAcc accumulates daily means (days of China Standard Time) of the
+// current calendar year.
+type ytdAcc struct {
+	year     int     // year of the closed days in sumMeans
+	sumMeans float64 // sum of the closed days' means
+	days     int
+	day      int64 // current (open) day: days since 1970-01-01 CST
+	daySum   float64
+	dayN     int64
+}
+
+// minBuckets is the fewest buckets a window is cut into.
+const minBuckets = 96
+
+// bucketWidth picks the widest bucket (in seconds) that divides every
+// window into at least minBuckets whole buckets.
+func bucketWidth(windows []time.Duration) int64 {
+	for _, m := range []int64{60, 30, 20, 15, 10, 5, 3, 2} {
+		ok := true
+		for _, w := range windows {
+			wm := int64(w / time.Minute)
+			if wm%m != 0 || wm/m < minBuckets {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return m * 60
+		}
+	}
+	return 60
+}
+
+// newSeries makes a series for the given windows (possibly none) and, if
+// ytd, a year-to-date accumulator.
+func newSeries(windows []time.Duration, ytd bool) *series {
+	s := &series{}
+	if len(windows) > 0 {
+		s.width = bucketWidth(windows)
+		var maxSize int64
+		for _, w := range windows {
+			size := int64(w/time.Second) / s.width
+			s.wins = append(s.wins, &winAcc{window: w, size: size})
+			maxSize = max(maxSize, size)
+		}
+		s.ring = make([]bucket, maxSize)
+		for i := range s.ring {
+			s.ring[i].idx = -1
+		}
+	}
+	if ytd {
+		s.ytd = &ytdAcc{day: -1 << 62}
+	}
+	return s
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func (s *series) slot(idx int64) *bucket {
+	n := int64(len(s.ring))
+	return &s.ring[((idx%n)+n)%n]
+}
+
+// add adds one N value at event time t. It returns false when t is too
+// old for every window and for the year-to-date.
+func (s *series) add(t time.Time, v float64) bool {
+	used := false
+	if s.lastT.IsZero() || t.After(s.lastT) {
+		s.lastT = t
+	}
+	if len(s.ring) > 0 {
+		idx := floorDiv(t.Unix(), s.width)
+		if !s.started {
+			s.cur, s.started = idx, true
+		}
+		if idx > s.cur {
+			s.advance(idx)
+		}
+		if idx > s.cur-int64(len(s.ring)) {
+			b := s.slot(idx)
+			if b.idx != idx {
+				*b = bucket{idx: idx}
+			}
+			b.sum += v
+			b.n++
+			for _, w := range s.wins {
+				if idx > s.cur-w.size {
+					w.sum += v
+					w.n++
+				}
+			}
+			used = true
+		}
+	}
+	if s.ytd != nil && s.ytd.add(t, v) {
+		used = true
+	}
+	return used
+}
+
+// advance moves the newest bucket to idx and recomputes every window's
+// totals from the ring (exact: no drift from running subtraction).
+func (s *series) advance(idx int64) {
+	s.cur = idx
+	s.recompute()
+}
+
+func (s *series) recompute() {
+	for _, w := range s.wins {
+		w.sum, w.n = 0, 0
+	}
+	for i := range s.ring {
+		b := &s.ring[i]
+		if b.n == 0 || b.idx > s.cur || b.idx <= s.cur-int64(len(s.ring)) {
+			continue
+		}
+		for _, w := range s.wins {
+			if b.idx > s.cur-w.size {
+				w.sum += b.sum
+				w.n += b.n
+			}
+		}
+	}
+}
+
+// mean returns the rolling mean over window, and the share of the window
+// its values cover when each counts for interval.
+func (s *series) mean(window, interval time.Duration) (mean, coverage float64, ok bool) {
+	for _, w := range s.wins {
+		if w.window != window {
+			continue
+		}
+		if w.n == 0 {
+			return 0, 0, false
+		}
+		if interval <= 0 {
+			interval = time.Minute
+		}
+		cov := float64(w.n) * interval.Seconds() / window.Seconds()
+		return w.sum / float64(w.n), min(cov, 1), true
+	}
+	return 0, 0, false
+}
+
+// dayOf is the China Standard Time day of t, in days since 1970-01-01.
+func dayOf(t time.Time) int64 { return floorDiv(t.Unix()+8*3600, 86400) }
+
+// yearOfDay is the calendar year of a dayOf day.
+func yearOfDay(day int64) int { return time.Unix(day*86400, 0).UTC().Year() }
+
+// add adds a value; it returns false for a value of a day already closed.
+func (y *ytdAcc) add(t time.Time, v float64) bool {
+	d := dayOf(t)
+	switch {
+	case d < y.day:
+		return false
+	case d > y.day:
+		y.closeDay()
+		y.day, y.daySum, y.dayN = d, 0, 0
+	}
+	y.daySum += v
+	y.dayN++
+	return true
+}
+
+func (y *ytdAcc) closeDay() {
+	if y.dayN == 0 {
+		return
+	}
+	if yr := yearOfDay(y.day); yr != y.year {
+		y.year, y.sumMeans, y.days = yr, 0, 0
+	}
+	y.sumMeans += y.daySum / float64(y.dayN)
+	y.days++
+}
+
+// value is the year-to-date mean: the mean of the daily means of the
+// current year, the open day included.
+func (y *ytdAcc) value() (mean float64, days int, ok bool) {
+	sum, n := 0.0, 0
+	if y.dayN > 0 {
+		sum, n = y.daySum/float64(y.dayN), 1
+		if yearOfDay(y.day) == y.year {
+			sum += y.sumMeans
+			n += y.days
+		}
+	}
+	if n == 0 {
+		return 0, 0, false
+	}
+	return sum / float64(n), n, true
+}

@@ -1,0 +1,139 @@
+package hj212srv
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/decode"
+	"github.com/envpipe/envpipe/ingest/hj212"
+	"github.com/envpipe/envpipe/ingest/pipeline"
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+// DecoderConfig is what a Decoder needs.
+type DecoderConfig struct {
+	Registry *station.Registry
+	// MaxFrameBytes bounds a frame; 0 means hj212.DefaultMaxLen. Use the
+	// hj212 section's max_frame_bytes, as the Listener does.
+	MaxFrameBytes int
+	// Reassembler bounds the split messages held; zero fields take the
+	// codec's defaults.
+	Reassembler hj212.ReassemblerConfig
+	Metrics     *Metrics
+	Logger      *slog.Logger
+	// Now is the clock of split-message expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Decoder is the pipeline.Decoder for pipeline.FormatHJ212: one frame per
+// delivery, from MQTT (Station = the topic's station) or from the Listener
+// (Station = ""). Like every pipeline.Decoder it runs on the pipeline's
+// goroutine and its result is valid until the next call.
+type Decoder struct {
+	chk        checker
+	reasm      *hj212.Reassembler
+	m          *Metrics
+	log        *slog.Logger
+	now        func() time.Time
+	lastExpire time.Time
+	res        decode.Result
+}
+
+// expireEvery is how often Decode lets the reassembler drop split messages
+// that grew too old.
+const expireEvery = 10 * time.Second
+
+// NewDecoder builds a Decoder.
+func NewDecoder(cfg DecoderConfig) *Decoder {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = hj212.DefaultMaxLen
+	}
+	return &Decoder{
+		chk:   checker{reg: cfg.Registry, maxLen: cfg.MaxFrameBytes},
+		reasm: hj212.NewReassembler(cfg.Reassembler),
+		m:     cfg.Metrics,
+		log:   orDiscard(cfg.Logger).With("component", "hj212"),
+		now:   cfg.Now,
+	}
+}
+
+var _ pipeline.Decoder = (*Decoder)(nil)
+
+// Decode turns one frame into readings, or says why not. A packet of a split
+// message yields nothing until the packet that completes it.
+func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
+	d.res.Readings = d.res.Readings[:0]
+	d.res.Rejects = d.res.Rejects[:0]
+	now := d.now()
+	if now.Sub(d.lastExpire) >= expireEvery {
+		d.lastExpire = now
+		d.dropped(d.reasm.Expire(now))
+	}
+
+	v := d.chk.check(del.Payload, del.Station)
+	if !v.ok() {
+		return d.refuse(v.reject)
+	}
+	f, st := v.frame, v.station
+	if f.SwappedCRC {
+		d.m.swappedCRC.WithLabelValues(st.ID).Inc()
+	}
+	if !isData(f.CN) {
+		return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID,
+			Detail: fmt.Sprintf("CN=%s carries no data: only 2011, 2051, 2061 and 2031 are ingested", f.CN)})
+	}
+	if f.IsSplit() {
+		whole, dropped, err := d.reasm.Add(f, now)
+		d.dropped(dropped)
+		if err != nil {
+			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID, Detail: err.Error()})
+		}
+		if whole == nil {
+			return &d.res // held until the message is complete
+		}
+		f = whole
+	}
+	b, err := f.Readings(st.ID, st.HJ212Units, nil)
+	if err != nil {
+		reason := ingest.ReasonHJ212Frame
+		if errors.Is(err, hj212.ErrDataTime) {
+			reason = ingest.ReasonBadTime
+		}
+		return d.refuse(ingest.Reject{Reason: reason, Station: st.ID, Detail: err.Error()})
+	}
+	for _, p := range b.Problems {
+		d.res.Rejects = append(d.res.Rejects, ingest.Reject{Reason: problemReason(p.Reason), Station: st.ID, Param: p.Key,
+			Detail: fmt.Sprintf("%s at %s: %s", p.Reason, hj212.FormatDataTime(p.Time, nil), p.Detail)})
+	}
+	per := period(b.Period)
+	for _, r := range b.Readings {
+		r.Period = per
+		d.res.Readings = append(d.res.Readings, r)
+	}
+	return &d.res
+}
+
+func (d *Decoder) refuse(rj ingest.Reject) *decode.Result {
+	d.res.Rejects = append(d.res.Rejects, rj)
+	return &d.res
+}
+
+// dropped counts the split messages the reassembler gave up on. Their
+// packets were acknowledged one by one (as devices expect) and are not
+// dead-lettered: the delivery at hand is another message.
+func (d *Decoder) dropped(ds []hj212.Dropped) {
+	for _, x := range ds {
+		d.m.splitDropped.WithLabelValues(x.Reason).Inc()
+		if len(x.Parts) > 0 {
+			p := x.Parts[0]
+			d.log.Warn("split HJ 212 message dropped", "reason", x.Reason, "mn", p.MN, "cn", p.CN,
+				"packets", len(x.Parts), "of", p.PNUM)
+		}
+	}
+}
