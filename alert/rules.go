@@ -604,6 +604,19 @@ func (rs *RuleSet) CheckStations(stations []*station.Station) []error {
 				errs = append(errs, fmt.Errorf("rules[%d].stations.ids: unknown station %q", i, id))
 			}
 		}
+	}
+	return errs
+}
+
+// Idle lists the rules that select no station of the registry, e.g. the
+// drinking-water rule in a network without drinking-water sources. Not an
+// error: the same rules file serves networks of different shapes.
+func (rs *RuleSet) Idle(stations []*station.Station) []string {
+	var idle []string
+	for i, r := range rs.Rules {
+		if r == nil {
+			continue
+		}
 		n := 0
 		for _, st := range stations {
 			if r.applies(st) {
@@ -611,10 +624,10 @@ func (rs *RuleSet) CheckStations(stations []*station.Station) []error {
 			}
 		}
 		if n == 0 {
-			errs = append(errs, fmt.Errorf("rules[%d].stations: selects no station", i))
+			idle = append(idle, fmt.Sprintf("rules[%d] (%s)", i, r.Name))
 		}
 	}
-	return errs
+	return idle
 }
 
 // applies reports whether r watches st: the selector matches and the

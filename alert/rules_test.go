@@ -261,11 +261,13 @@ rules:
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	got := fmt.Sprint(rs.CheckStations([]*station.Station{airStation("a", time.Minute)}))
-	for _, w := range []string{`rules[0].stations.ids: unknown station "ghost"`, `rules[1].stations: selects no station`} {
-		if !strings.Contains(got, w) {
-			t.Errorf("missing %q in %s", w, got)
-		}
+	stations := []*station.Station{airStation("a", time.Minute)}
+	got := fmt.Sprint(rs.CheckStations(stations))
+	if w := `rules[0].stations.ids: unknown station "ghost"`; !strings.Contains(got, w) {
+		t.Errorf("missing %q in %s", w, got)
+	}
+	if idle := rs.Idle(stations); len(idle) != 1 || idle[0] != "rules[1] (B)" {
+		t.Errorf("idle rules %v, want rule 1", idle)
 	}
 }
 

@@ -36,8 +36,9 @@ type config struct {
 	Notify     notify.Config            `yaml:"notify"`
 	HJ212      hj212srv.Config          `yaml:"hj212"`
 
-	dir   string         // the config file's directory; relative paths start there
-	rules *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
+	dir       string         // the config file's directory; relative paths start there
+	rules     *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
+	idleRules []string       // rules that select no station of the registry
 }
 
 type logConfig struct {
@@ -176,6 +177,9 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 			fileErr(c.Alert.Rules, e)
 		}
 		c.rules = rules
+		if rules != nil && reg != nil {
+			c.idleRules = rules.Idle(reg.All())
+		}
 	}
 	return &c, reg, errs
 }

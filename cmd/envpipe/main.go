@@ -95,6 +95,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%d problem(s) found\n", len(errs))
 		return 1
 	}
+	for _, r := range cfg.idleRules {
+		fmt.Fprintf(stdout, "note: %s selects no station\n", r)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d stations from %s)\n", *path, reg.Len(), cfg.path(cfg.Stations))
 	return 0
 }

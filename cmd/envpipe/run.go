@@ -42,6 +42,9 @@ func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverr
 	}
 	logger := newLogger(cfg.Log, logOut)
 	logger.Info("starting envpipe", "version", version, "config", configPath, "stations", reg.Len())
+	for _, r := range cfg.idleRules {
+		logger.Warn("alert rule selects no station", "rule", r)
+	}
 
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
