@@ -4,7 +4,7 @@ BIN     := bin
 TOOLS   := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: all build test test-short vet demo servers clean bench bench-peer
+.PHONY: all build test test-short vet demo servers clean bench bench-peer soak fuzz
 
 all: build
 
@@ -42,3 +42,16 @@ bench-peer: build
 # envbench's standard scenarios on loopback servers it starts.
 bench: servers build
 	scripts/bench.sh
+
+# Soak-length variants of the resilience tests (60 s InfluxDB outage,
+# 100 000 readings with 10 SIGKILLs); CI runs the same scenarios smaller.
+soak:
+	ENVPIPE_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'TestInfluxOutage|TestSIGKILL' -v ./cmd/envpipe/
+
+# Each fuzz target for FUZZTIME (default 10m); the seed corpora run in every `go test`.
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./ingest/decode
+	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(FUZZTIME) ./ingest/wal
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./ingest/hj212
+	$(GO) test -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME) ./ingest/hj212

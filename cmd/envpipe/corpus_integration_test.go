@@ -19,6 +19,15 @@ type corpusCase struct {
 	payload               []byte
 }
 
+// topic is where the payload is published: HJ 212 frames (hj212-*.txt) on
+// the station's hj212 topic, JSON on its data topic.
+func (c corpusCase) topic() string {
+	if strings.HasPrefix(c.file, "hj212-") {
+		return "env/" + c.station + "/hj212"
+	}
+	return "env/" + c.station + "/data"
+}
+
 // loadCorpus reads testdata/badinput/MANIFEST.tsv and the payloads it names.
 func loadCorpus(t *testing.T) []corpusCase {
 	f, err := os.Open("testdata/badinput/MANIFEST.tsv")
@@ -78,7 +87,7 @@ func TestBadInputCorpus(t *testing.T) {
 	want := map[string]int{}
 	rejections := 0
 	for i, c := range cases {
-		msgs = append(msgs, [2]string{"env/" + c.station + "/data", string(c.payload)})
+		msgs = append(msgs, [2]string{c.topic(), string(c.payload)})
 		msgs = append(msgs, [2]string{"env/st-002/data",
 			fmt.Sprintf(`{"station":"st-002","time":"%s","values":{"pm25":%d}}`, base.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i)})
 		want[c.reason] += c.count
@@ -126,7 +135,7 @@ func TestBadInputCorpus(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("dead letter %d: %v", i, err)
 		}
-		if i < len(expect) && (r.Reason != expect[i].reason || r.Topic != "env/"+expect[i].station+"/data") {
+		if i < len(expect) && (r.Reason != expect[i].reason || r.Topic != expect[i].topic()) {
 			t.Errorf("%s: dead letter reason %s topic %s, want %s", expect[i].file, r.Reason, r.Topic, expect[i].reason)
 		}
 		i++

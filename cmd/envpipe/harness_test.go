@@ -52,7 +52,11 @@ func testStations(t *testing.T, dir string, n int) string {
 	var b strings.Builder
 	b.WriteString("stations:\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "  - {id: st-%03d, name: S%d, kind: air, county: C%d, lat: 27.8, lon: 113.1, interval: 1m}\n", i, i, i%9)
+		hj := ""
+		if i < 2 { // HJ 212 identities for the first two stations
+			hj = fmt.Sprintf(", hj212_mn: MN-ST%03d, hj212_password: pw%03d", i, i)
+		}
+		fmt.Fprintf(&b, "  - {id: st-%03d, name: S%d, kind: air, county: C%d, lat: 27.8, lon: 113.1, interval: 1m%s}\n", i, i, i%9, hj)
 	}
 	b.WriteString("  - {id: wat-01, name: 枫溪, kind: water, county: Lusong, river: 湘江, section: 枫溪 断面, target_class: II, lat: 27.8, lon: 113.1, interval: 4h}\n")
 	p := filepath.Join(dir, "stations.yaml")
