@@ -234,6 +234,8 @@ func parseSegment(s string) (*Frame, error) {
 		if err := f.parseHeader(s[:cpAt-1]); err != nil {
 			return nil, err
 		}
+	} else if err := f.validateHeader(); err != nil {
+		return nil, err // a frame of nothing but CP has no CN (found by FuzzParse)
 	}
 	cp, err := parseCP(body)
 	if err != nil {
