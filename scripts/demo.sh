@@ -17,6 +17,8 @@ MQTT_PORT=${DEMO_MQTT_PORT:-18831}
 INFLUX_PORT=${DEMO_INFLUX_PORT:-18087}
 INFLUX_RPC_PORT=${DEMO_INFLUX_RPC_PORT:-18089}
 HTTP_PORT=${DEMO_HTTP_PORT:-9274}
+AM_PORT=${DEMO_ALERTMANAGER_PORT:-19093}
+HJ212_PORT=${DEMO_HJ212_PORT:-19212}
 SPEED=${DEMO_SPEED:-60}
 # Simulated time starts this long ago, so that at 60x it stays in the past
 # (envpipe refuses readings from the future) for the first 24 minutes.
@@ -25,9 +27,9 @@ DEMO_PASSWORD=demo-only-password # demo users only; never use in production
 dir="$repo/data/demo"
 
 die() { echo "demo: $*" >&2; exit 1; }
-for p in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$HTTP_PORT"; do
+for p in "$MQTT_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$HTTP_PORT" "$AM_PORT" "$HJ212_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		die "port $p is taken; set DEMO_MQTT_PORT, DEMO_INFLUX_PORT, DEMO_INFLUX_RPC_PORT or DEMO_HTTP_PORT"
+		die "port $p is taken; set DEMO_MQTT_PORT, DEMO_INFLUX_PORT, DEMO_INFLUX_RPC_PORT, DEMO_HTTP_PORT, DEMO_ALERTMANAGER_PORT or DEMO_HJ212_PORT"
 	fi
 done
 mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
@@ -46,7 +48,8 @@ cleanup() {
 	stop_all # stations, envpipe, then the servers
 	echo "demo: stopped; logs and data in $dir"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM # Ctrl-C is the normal way to stop
 
 # --- servers -------------------------------------------------------------------
 # Demo users: envpipe and one per station (username = station id), all with
@@ -60,12 +63,16 @@ for id in $(awk -F'id: ' '/- \{id:/ {split($2, a, ","); print a[1]}' configs/sta
 done
 start_mosquitto "$dir/mosquitto" "$MQTT_PORT" "$passwd" || exit 1
 start_influxd "$dir/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT" || exit 1
+start_alertmanager "$dir/alertmanager" "$AM_PORT" || exit 1
 
 # --- envpipe -----------------------------------------------------------------
 sed -e "s|^stations: .*|stations: $repo/configs/stations.yaml|" \
 	-e "s|broker: tcp://127.0.0.1:1883|broker: tcp://127.0.0.1:$MQTT_PORT|" \
 	-e "s|url: http://127.0.0.1:8086|url: http://127.0.0.1:$INFLUX_PORT|" \
 	-e "s|listen: 127.0.0.1:9274|listen: 127.0.0.1:$HTTP_PORT|" \
+	-e "s|listen: 127.0.0.1:9212|listen: 127.0.0.1:$HJ212_PORT|" \
+	-e "s|urls: \[http://127.0.0.1:9093\]|urls: [http://127.0.0.1:$AM_PORT]|" \
+	-e "s|rules: rules.yaml|rules: $repo/configs/rules.yaml|" \
 	-e "s|\.\./data/|$dir/envpipe/|" \
 	configs/envpipe.yaml >"$dir/envpipe/envpipe.yaml"
 ENVPIPE_MQTT_PASSWORD=$DEMO_PASSWORD bin/envpipe run -config "$dir/envpipe/envpipe.yaml" >"$dir/envpipe/envpipe.log" 2>&1 &
@@ -83,7 +90,8 @@ cat <<MSG
 demo: running (speed ${SPEED}x). Ctrl-C stops everything.
   MQTT      tcp://127.0.0.1:$MQTT_PORT   (users: envpipe and each station id, password '$DEMO_PASSWORD')
   InfluxDB  http://127.0.0.1:$INFLUX_PORT  database env  (try: curl -G http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=env --data-urlencode 'q=SELECT * FROM air ORDER BY time DESC LIMIT 5')
-  envpipe   http://127.0.0.1:$HTTP_PORT/metrics  /readyz
+  envpipe   http://127.0.0.1:$HTTP_PORT/metrics  /readyz   HJ 212 over TCP on 127.0.0.1:$HJ212_PORT
+  alerts    http://127.0.0.1:$AM_PORT  (Alertmanager; try: curl -s http://127.0.0.1:$AM_PORT/api/v2/alerts)
   logs      $dir
 MSG
 

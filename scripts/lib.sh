@@ -60,6 +60,23 @@ CONF
 	}
 }
 
+# start_alertmanager DIR PORT : Alertmanager (Debian's prometheus-alertmanager)
+# with a receiver that keeps alerts for its UI and API only.
+start_alertmanager() {
+	local dir=$1 port=$2
+	mkdir -p "$dir"
+	cat >"$dir/alertmanager.yml" <<CONF
+route: {receiver: demo, group_by: [alertname, station], group_wait: 10s}
+receivers: [{name: demo}]
+CONF
+	"$(command -v prometheus-alertmanager || command -v alertmanager)" --config.file="$dir/alertmanager.yml" \
+		--storage.path="$dir/data" --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$dir/alertmanager.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null && return 0; sleep 0.1; done
+	echo "alertmanager did not start; see $dir/alertmanager.log" >&2
+	return 1
+}
+
 # stop_all: SIGTERM in reverse order of start, SIGKILL after 5 s.
 stop_all() {
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
