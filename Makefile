@@ -36,7 +36,7 @@ clean:
 BENCH_HARNESS ?= ../shared/bench/run.sh
 bench-peer: build
 	PIPELINE_NAME=envpipe PIPELINE_CONF=configs/bench.yaml.tmpl \
-	PIPELINE_CMD='exec ./bin/envpipe run -config @CONF@ -stations configs/bench-stations.yaml' \
+	PIPELINE_CMD='exec ./bin/envpipe run -config @CONF@ -stations configs/bench-stations.yaml -rules configs/rules.yaml' \
 	bash $(BENCH_HARNESS)
 
 # envbench's standard scenarios on loopback servers it starts.

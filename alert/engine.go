@@ -115,6 +115,14 @@ type Engine struct {
 	lastResend time.Time
 	lastSave   time.Time
 	saveMu     sync.Mutex // serialises window saves
+
+	// Transitions change the alert state under mu; Run saves it (one fsync
+	// for everything that changed meanwhile) and only then hands the
+	// notifications to the notifiers, so that a crash can never page for an
+	// alert the state file does not know (no second page after a restart).
+	stateDirty    bool
+	pendingNotify []Notification
+	saveKick      chan struct{}
 }
 
 type stationState struct {
@@ -188,6 +196,7 @@ func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (
 		grafana:  strings.TrimRight(cfg.GrafanaURL, "/"),
 		stations: map[string]*stationState{},
 		alerts:   map[alertKey]*Alert{},
+		saveKick: make(chan struct{}, 1),
 	}
 	for _, st := range stations {
 		e.addStation(st)
@@ -351,8 +360,8 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, param string, v float64
 		if s == nil || s.ytd == nil {
 			return ts
 		}
-		mean, _, ok := s.ytd.value()
-		if !ok {
+		mean, days, ok := s.ytd.value()
+		if !ok || days < rule.MinDays {
 			return ts
 		}
 		v, t = mean, s.lastT
@@ -627,15 +636,39 @@ func (e *Engine) commit(ts []Transition, now time.Time) []byte {
 		}
 	}
 	if changed || len(notify) > 0 {
-		if err := e.store.saveAlerts(e.marshalAlerts(now)); err != nil {
-			e.m.saveErrors.Inc()
-			e.logger.Error("alert state not saved", "err", err)
+		e.stateDirty = true
+		e.pendingNotify = append(e.pendingNotify, notify...)
+		select {
+		case e.saveKick <- struct{}{}:
+		default:
 		}
+	}
+	return lp
+}
+
+// saveAndNotify saves the alert state if it changed, then hands the
+// notifications committed before the save to the notifiers.
+func (e *Engine) saveAndNotify() {
+	e.mu.Lock()
+	if !e.stateDirty && len(e.pendingNotify) == 0 {
+		e.mu.Unlock()
+		return
+	}
+	now := e.now()
+	alerts := e.marshalAlerts(now)
+	notify := e.pendingNotify
+	e.pendingNotify, e.stateDirty = nil, false
+	e.mu.Unlock()
+	e.saveMu.Lock()
+	err := e.store.saveAlerts(alerts)
+	e.saveMu.Unlock()
+	if err != nil {
+		e.m.saveErrors.Inc()
+		e.logger.Error("alert state not saved", "err", err)
 	}
 	if len(notify) > 0 {
 		e.disp.send(notify, false)
 	}
-	return lp
 }
 
 func (e *Engine) write(lp []byte) {
@@ -774,25 +807,27 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.Flush()
 			e.disp.stop(5 * time.Second)
 			return nil
+		case <-e.saveKick:
+			e.saveAndNotify()
 		case <-t.C:
 			e.Tick(e.now())
+			e.saveAndNotify()
 		}
 	}
 }
 
-// Flush saves the alert state and the windows now.
+// Flush saves the alert state and the windows now, and hands pending
+// notifications to the notifiers.
 func (e *Engine) Flush() {
+	e.mu.Lock()
+	e.stateDirty = true
+	e.mu.Unlock()
+	e.saveAndNotify()
 	now := e.now()
 	e.mu.Lock()
-	alerts := e.marshalAlerts(now)
 	windows := e.marshalWindows(now)
 	e.lastSave = now
-	err := e.store.saveAlerts(alerts)
 	e.mu.Unlock()
-	if err != nil {
-		e.m.saveErrors.Inc()
-		e.logger.Error("alert state not saved", "err", err)
-	}
 	e.saveWindows(windows)
 }
 

@@ -505,3 +505,21 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("transitions to resolved %v", v)
 	}
 }
+
+func TestYearToDateMeanWaitsForMinDays(t *testing.T) {
+	rules := "rules:\n  - {name: PM25YTD, param: pm25, aggregate: ytd_mean, limit: 45, min_days: 3}\n"
+	st := airStation("s", time.Minute)
+	cst := time.FixedZone("CST", 8*3600)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, cst)
+	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), t0.AddDate(0, 0, 3))
+	// Two days far above the target: too few days to judge an annual mean.
+	te.Observe(st, reading("s", t0, val("pm25", 90)))
+	te.Observe(st, reading("s", t0.AddDate(0, 0, 1), val("pm25", 90)))
+	if got := te.lines.transitions(); len(got) != 0 {
+		t.Fatalf("fired after 2 days: %v", got)
+	}
+	te.Observe(st, reading("s", t0.AddDate(0, 0, 2), val("pm25", 90)))
+	if got := te.lines.transitions(); !slices.Equal(got, []string{"PM25YTD/critical/pm25:firing"}) {
+		t.Fatalf("after the third day: %v", got)
+	}
+}

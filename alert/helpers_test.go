@@ -205,3 +205,21 @@ func testutilCounter(c prometheus.Counter) float64 {
 	_ = c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// Observe, ObserveValue and Tick commit like the engine's Run loop does
+// (save the state, then notify) right away, so that tests step
+// deterministically.
+func (te *testEngine) Observe(st *station.Station, r *ingest.Reading) {
+	te.Engine.Observe(st, r)
+	te.Engine.saveAndNotify()
+}
+
+func (te *testEngine) ObserveValue(st *station.Station, param string, t time.Time, v float64) {
+	te.Engine.ObserveValue(st, param, t, v)
+	te.Engine.saveAndNotify()
+}
+
+func (te *testEngine) Tick(now time.Time) {
+	te.Engine.Tick(now)
+	te.Engine.saveAndNotify()
+}

@@ -51,6 +51,9 @@ const (
 	AggFlag Aggregate = "flag"
 )
 
+// DefaultMinDays is the ytd_mean rules' min_days when the rule is silent.
+const DefaultMinDays = 30
+
 var aggregates = []Aggregate{AggInstant, AggMean, AggYTDMean, AggAQI, AggWaterClass, AggStale, AggFlag}
 
 // Severities. A rule's `severity` is that of its limit; its approach level
@@ -86,8 +89,12 @@ type Rule struct {
 	// MinCoverage (mean only) is the share of the window the N values must
 	// cover (each value counts for its station's interval) before the mean
 	// is evaluated at all; 0 evaluates from the first value.
-	MinCoverage float64  `yaml:"min_coverage"`
-	Flags       []string `yaml:"flags"` // flag only
+	MinCoverage float64 `yaml:"min_coverage"`
+	// MinDays (ytd_mean only) is how many daily means the year-to-date mean
+	// needs before it is evaluated: an annual target judged on a week of
+	// January says little. 0 means DefaultMinDays.
+	MinDays int      `yaml:"min_days"`
+	Flags   []string `yaml:"flags"` // flag only
 
 	Limit     Limit         `yaml:"limit"`
 	Direction string        `yaml:"direction"`  // above (default) | below
@@ -440,6 +447,16 @@ func (r *Rule) validate() []error {
 		if r.MinCoverage != 0 {
 			bad("min_coverage", "only mean rules have min_coverage")
 		}
+	}
+	if agg == AggYTDMean {
+		if r.MinDays < 0 || r.MinDays > 366 {
+			bad("min_days", "%d is not in 0..366", r.MinDays)
+		}
+		if r.MinDays == 0 {
+			r.MinDays = DefaultMinDays
+		}
+	} else if r.MinDays != 0 {
+		bad("min_days", "only ytd_mean rules have min_days")
 	}
 
 	// flags

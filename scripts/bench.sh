@@ -32,7 +32,7 @@ scenario() { # name envbench-args...
 	sed -e "s|@MQTT_URL@|tcp://127.0.0.1:$MQTT_PORT|" -e "s|@INFLUX_URL@|http://127.0.0.1:$INFLUX_PORT|" \
 		-e "s|@CLIENT_ID@|envpipe-bench|" -e "s|@WORK@|$out/servers/envpipe|" \
 		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" configs/bench.yaml.tmpl >"$out/envpipe.yaml"
-	bin/envpipe run -config "$out/envpipe.yaml" -stations configs/bench-stations.yaml >"$out/$name.envpipe.log" 2>&1 &
+	bin/envpipe run -config "$out/envpipe.yaml" -stations configs/bench-stations.yaml -rules configs/rules.yaml >"$out/$name.envpipe.log" 2>&1 &
 	local epid=$!
 	pids+=($epid)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done

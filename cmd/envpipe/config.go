@@ -95,10 +95,18 @@ func (c *config) path(p string) string {
 // loadConfig reads path strictly (unknown keys are errors), applies
 // defaults, validates every section and loads the station registry. It
 // returns every problem found, each prefixed with its file.
-//
-// stationsOverride, when given and not empty, replaces the config's
-// `stations` path (taken relative to the working directory).
-func loadConfig(path string, stationsOverride ...string) (*config, *station.Registry, []error) {
+func loadConfig(path string) (*config, *station.Registry, []error) {
+	return loadConfigWith(path, overrides{})
+}
+
+// overrides replace paths of the config file from the command line
+// (relative to the working directory); empty fields leave the file's.
+type overrides struct {
+	Stations, Rules string
+}
+
+// loadConfigWith is loadConfig with command-line overrides.
+func loadConfigWith(path string, ov overrides) (*config, *station.Registry, []error) {
 	c := defaultConfig()
 	c.dir = filepath.Dir(path)
 	var errs []error
@@ -148,6 +156,9 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 	}
 	c.Alert.Lang = c.Lang
 	c.Alert.Rules = c.path(c.Alert.Rules)
+	if ov.Rules != "" {
+		c.Alert.Rules = ov.Rules
+	}
 	c.Alert.StateFile = c.path(c.Alert.StateFile)
 	for _, e := range c.Alert.Validate() {
 		fileErr(path, e)
@@ -161,8 +172,8 @@ func loadConfig(path string, stationsOverride ...string) (*config, *station.Regi
 	}
 
 	stPath := c.path(c.Stations)
-	if len(stationsOverride) > 0 && stationsOverride[0] != "" {
-		stPath, c.Stations = stationsOverride[0], stationsOverride[0]
+	if ov.Stations != "" {
+		stPath, c.Stations = ov.Stations, ov.Stations
 	}
 	reg, serrs := station.Load(stPath)
 	for _, e := range serrs {

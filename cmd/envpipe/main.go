@@ -67,13 +67,15 @@ func cmdRun(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "configs/envpipe.yaml", "configuration file")
-	stations := fs.String("stations", "", "stations file, overriding the config's `stations` (relative to the working directory)")
+	var ov overrides
+	fs.StringVar(&ov.Stations, "stations", "", "stations file, overriding the config's `stations` (relative to the working directory)")
+	fs.StringVar(&ov.Rules, "rules", "", "rules file, overriding the config's `alert.rules` (relative to the working directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *path, stderr, *stations); err != nil {
+	if err := runWith(ctx, *path, ov, stderr); err != nil {
 		fmt.Fprintln(stderr, "envpipe:", err)
 		return 1
 	}

@@ -35,8 +35,13 @@ import (
 //	mqtt.Source ─▶ pipeline ─▶ wal ─▶ influx.Writer
 //
 // and shuts it down in data-flow order when ctx ends.
-func run(ctx context.Context, configPath string, logOut io.Writer, stationsOverride ...string) error {
-	cfg, reg, errs := loadConfig(configPath, stationsOverride...)
+func run(ctx context.Context, configPath string, logOut io.Writer) error {
+	return runWith(ctx, configPath, overrides{}, logOut)
+}
+
+// runWith is run with command-line overrides of the config's paths.
+func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Writer) error {
+	cfg, reg, errs := loadConfigWith(configPath, ov)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
