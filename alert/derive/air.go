@@ -77,6 +77,10 @@ const (
 // cost to a slice append; the hour is computed once or a few times.
 type hourAcc struct {
 	vals [nParams][]offVal
+	// hourly holds the station's own hourly means (HJ 212 CN 2061), which
+	// stand for the hour directly: full coverage, no averaging.
+	hourly [nParams]float64
+	hasHr  [nParams]bool
 }
 
 type offVal struct {
@@ -191,7 +195,11 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 		if !ok || (v.Flag != ingest.FlagNormal && v.Flag != 0) || !usable(v.V) {
 			continue
 		}
-		rec.acc.vals[p] = append(rec.acc.vals[p], offVal{off, v.V})
+		if r.Period == ingest.PeriodHour {
+			rec.acc.hourly[p], rec.acc.hasHr[p] = v.V, true
+		} else {
+			rec.acc.vals[p] = append(rec.acc.vals[p], offVal{off, v.V})
+		}
 		changed = true
 	}
 	if changed && rec.computed {
@@ -224,6 +232,15 @@ func (d *Deriver) computeHour(s *stationState, h *hourRec) bool {
 	}
 	changed := !h.computed
 	for p := 0; p < nParams; p++ {
+		if h.acc.hasHr[p] {
+			// The station's hourly mean (HJ 212 2061) is the hour's mean.
+			mean := decimal(h.acc.hourly[p])
+			if h.n[p] != 1 || h.cover[p] != 60 || !ratEqual(mean, h.mean[p]) {
+				changed = true
+			}
+			h.n[p], h.cover[p], h.mean[p] = 1, 60, mean
+			continue
+		}
 		vals := compact(h.acc.vals[p])
 		h.acc.vals[p] = vals
 		var mask uint64

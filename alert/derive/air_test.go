@@ -513,3 +513,25 @@ func TestConcurrentObserveAndTick(t *testing.T) {
 		t.Errorf("%d hourly points, want 3 (the 02:59 reading closes hour 2)", n)
 	}
 }
+
+// A station's own hourly means (HJ 212 2061) stand for the hour directly,
+// even from a station that reports every minute: they feed the AQI.
+func TestStationHourlyDataIsTheHourlyMean(t *testing.T) {
+	st := airStation("a", time.Minute)
+	r := newRig(t, DefaultConfig(), at(2026, 5, 1, 10, 0), st)
+	h := at(2026, 5, 1, 10, 0)
+	r.d.Observe(st, &ingest.Reading{Station: "a", Time: h, Period: ingest.PeriodHour,
+		Values: []ingest.Value{nv("pm25", 80), nv("pm10", 120)}})
+	// A daily value from the station is stored by the pipeline but is not
+	// a reading of the hour.
+	r.d.Observe(st, &ingest.Reading{Station: "a", Time: at(2026, 5, 1, 0, 0), Period: ingest.PeriodDay,
+		Values: []ingest.Value{nv("pm25", 5)}})
+	r.observe("a", at(2026, 5, 1, 11, 10), nv("pm25", 1))
+	p := r.s.must("air_hourly", h, "station", "a")
+	if p.float(t, "pm25") != 80 || p.float(t, "pm10") != 120 || p.int(t, "pm25_minutes") != 60 {
+		t.Fatalf("air_hourly %v", p.Fields)
+	}
+	if _, ok := r.s.get("aqi", h, "station", "a", "period", "hour"); !ok {
+		t.Error("no hourly AQI from the station's hourly data")
+	}
+}

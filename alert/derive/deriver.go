@@ -177,6 +177,12 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 		d.mu.Unlock()
 		return
 	}
+	if r.Period == ingest.PeriodDay {
+		// Daily means a station computed itself are stored as they are;
+		// envpipe's days come from its own hours.
+		d.mu.Unlock()
+		return
+	}
 	d.stats.Readings++
 	t := r.Time.UnixNano()
 	if s.air {
@@ -184,7 +190,14 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	} else {
 		d.observeWater(s, r, t)
 	}
-	if c := t + s.cover; !s.has || c > s.clockMax {
+	cover := s.cover
+	switch r.Period {
+	case ingest.PeriodHour:
+		cover = int64(time.Hour)
+	case ingest.PeriodMinute:
+		cover = int64(time.Minute)
+	}
+	if c := t + cover; !s.has || c > s.clockMax {
 		s.has = true
 		s.clockMax = c
 		s.clockSeen = now
