@@ -107,6 +107,7 @@ type Pipeline struct {
 	fatal    error
 	walDone  func(error)
 	accepted [2]prometheus.Counter
+	received map[Format]prometheus.Counter
 }
 
 type lastSeen struct {
@@ -131,6 +132,10 @@ func New(cfg Config) *Pipeline {
 	p.walDone = p.onDurable
 	p.accepted[0] = p.m.accepted.WithLabelValues(string(ingest.KindAir))
 	p.accepted[1] = p.m.accepted.WithLabelValues(string(ingest.KindWater))
+	p.received = map[Format]prometheus.Counter{}
+	for _, f := range []Format{FormatJSON, FormatHJ212} {
+		p.received[f] = p.m.received.WithLabelValues(string(f))
+	}
 	return p
 }
 
@@ -165,7 +170,11 @@ func (p *Pipeline) PendingAcks() int { return p.acks.pending() }
 // Handle processes one delivery. It returns an error only when the WAL
 // cannot take the readings (closed, failed, or ctx ended while it was full).
 func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
-	p.m.received.WithLabelValues(string(d.Format)).Inc()
+	if c, ok := p.received[d.Format]; ok {
+		c.Inc()
+	} else {
+		p.m.received.WithLabelValues(string(d.Format)).Inc()
+	}
 	p.rejects = p.rejects[:0]
 	p.buf = p.buf[:0]
 
