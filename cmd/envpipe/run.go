@@ -90,51 +90,26 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	emitCtx, stopEmit := context.WithCancel(context.Background())
 	defer stopEmit()
 	var pipe *pipeline.Pipeline
-	var observers []pipeline.Observer
-	var deriver *derive.Deriver
-	if cfg.Derive.IsEnabled() {
-		deriver, err = derive.New(cfg.Derive, reg.All(), func(lp []byte) {
+	emit := func(what string) func(lp []byte) {
+		return func(lp []byte) {
 			if err := pipe.Emit(emitCtx, lp); err != nil {
-				logger.Error("derived points not written", "err", err)
+				logger.Error(what+" points not written", "err", err)
 			}
-		}, time.Now)
-		if err != nil {
-			return err
-		}
-		observers = append(observers, deriver)
-		if q, err := influx.NewQuerier(cfg.InfluxDB); err == nil {
-			warmDeriver(ctx, deriver, q, time.Now(), logger)
 		}
 	}
-	// Alert rules: an observer of the pipeline; transitions go to the
-	// notifiers (each on its own queue) and, as `alerts` points, back
-	// into the WAL.
-	var engine *alert.Engine
-	if cfg.rules != nil {
-		receivers, err := notify.Build(cfg.Notify, notify.Options{Lang: cfg.Lang, Metrics: notify.NewMetrics(promReg),
-			Logger: logger.With("component", "notify"),
-			StationName: func(id string) string {
-				if st, ok := reg.Lookup(id); ok {
-					return st.Name
-				}
-				return ""
-			}})
-		if err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		engine, err = alert.New(cfg.Alert, cfg.rules, reg.All(), alert.Options{
-			Notifiers: receivers.Notifiers(),
-			Emit: func(lp []byte) {
-				if err := pipe.Emit(emitCtx, lp); err != nil {
-					logger.Error("alert points not written", "err", err)
-				}
-			},
-			Registerer: promReg,
-			Logger:     logger,
-		})
-		if err != nil {
-			return err
-		}
+	var observers []pipeline.Observer
+	deriver, err := newDeriver(ctx, cfg, reg, emit("derived"), logger)
+	if err != nil {
+		return err
+	}
+	if deriver != nil {
+		observers = append(observers, deriver)
+	}
+	engine, err := newAlertEngine(cfg, reg, promReg, emit("alert"), logger)
+	if err != nil {
+		return err
+	}
+	if engine != nil {
 		observers = append(observers, engine)
 		if deriver != nil {
 			// Hourly AQI feeds the AQI rules.
@@ -412,4 +387,46 @@ func watchWAL(ctx context.Context, log *wal.WAL, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// newDeriver builds the derivation stage (hourly means, AQI, water class,
+// compliance) and warms it from InfluxDB; nil when it is disabled.
+func newDeriver(ctx context.Context, cfg *config, reg *station.Registry, emit func([]byte), logger *slog.Logger) (*derive.Deriver, error) {
+	if !cfg.Derive.IsEnabled() {
+		return nil, nil
+	}
+	d, err := derive.New(cfg.Derive, reg.All(), emit, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	if q, err := influx.NewQuerier(cfg.InfluxDB); err == nil {
+		warmDeriver(ctx, d, q, time.Now(), logger)
+	}
+	return d, nil
+}
+
+// newAlertEngine builds the alert rules and their notifiers; transitions go
+// to the notifiers and, as `alerts` points, through emit into the WAL. nil
+// when alerting is off.
+func newAlertEngine(cfg *config, reg *station.Registry, promReg prometheus.Registerer, emit func([]byte), logger *slog.Logger) (*alert.Engine, error) {
+	if cfg.rules == nil {
+		return nil, nil
+	}
+	receivers, err := notify.Build(cfg.Notify, notify.Options{Lang: cfg.Lang, Metrics: notify.NewMetrics(promReg),
+		Logger: logger.With("component", "notify"),
+		StationName: func(id string) string {
+			if st, ok := reg.Lookup(id); ok {
+				return st.Name
+			}
+			return ""
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return alert.New(cfg.Alert, cfg.rules, reg.All(), alert.Options{
+		Notifiers:  receivers.Notifiers(),
+		Emit:       emit,
+		Registerer: promReg,
+		Logger:     logger,
+	})
 }
