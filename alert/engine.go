@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,6 +112,7 @@ type Engine struct {
 	stations   map[string]*stationState
 	order      []*stationState
 	alerts     map[alertKey]*Alert
+	specs      map[string]*seriesSpec
 	start      time.Time
 	lastResend time.Time
 	lastSave   time.Time
@@ -127,12 +129,13 @@ type Engine struct {
 
 type stationState struct {
 	st     *station.Station
+	spec   *seriesSpec
 	rules  []*Rule
 	stale  bool // some rule is a stale rule
 	series map[string]*series
 	// recent remembers the latest readings' (time, period), so that a
 	// message delivered twice (MQTT QoS 1) is not counted twice.
-	recent  [recentReadings]readingKey
+	recent  *[recentReadings]readingKey // made at the first reading
 	nRecent int
 	// arrived is the wall time of the latest reading, zero when none came
 	// since the engine started.
@@ -148,6 +151,9 @@ type readingKey struct {
 
 func (ss *stationState) duplicate(r *ingest.Reading) bool {
 	k := readingKey{r.Time.UnixNano(), r.Period}
+	if ss.recent == nil {
+		ss.recent = new([recentReadings]readingKey)
+	}
 	for i := range min(ss.nRecent, recentReadings) {
 		if ss.recent[i] == k {
 			return true
@@ -196,6 +202,7 @@ func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (
 		grafana:  strings.TrimRight(cfg.GrafanaURL, "/"),
 		stations: map[string]*stationState{},
 		alerts:   map[alertKey]*Alert{},
+		specs:    map[string]*seriesSpec{},
 		saveKick: make(chan struct{}, 1),
 	}
 	for _, st := range stations {
@@ -209,35 +216,65 @@ func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (
 	return e, nil
 }
 
+// seriesSpec says which windows (and whether a year-to-date mean) a
+// station's parameters need. Stations watched by the same rules share one.
+type seriesSpec struct {
+	rules   []*Rule
+	stale   bool
+	windows map[string][]time.Duration
+	ytd     map[string]bool
+}
+
 func (e *Engine) addStation(st *station.Station) *stationState {
-	ss := &stationState{st: st, series: map[string]*series{}}
-	windows := map[string][]time.Duration{}
-	ytd := map[string]bool{}
-	for _, r := range e.rules {
-		if !r.applies(st) {
-			continue
-		}
-		ss.rules = append(ss.rules, r)
-		switch r.Aggregate {
-		case AggMean:
-			windows[r.Param] = appendUnique(windows[r.Param], r.Window)
-		case AggYTDMean:
-			ytd[r.Param] = true
-		case AggStale:
-			ss.stale = true
+	var key []byte
+	for i, r := range e.rules {
+		if r.applies(st) {
+			key = binary.AppendUvarint(key, uint64(i))
 		}
 	}
-	for p, w := range windows {
-		ss.series[p] = newSeries(w, ytd[p])
-	}
-	for p := range ytd {
-		if ss.series[p] == nil {
-			ss.series[p] = newSeries(nil, true)
+	spec := e.specs[string(key)]
+	if spec == nil {
+		spec = &seriesSpec{windows: map[string][]time.Duration{}, ytd: map[string]bool{}}
+		for _, r := range e.rules {
+			if !r.applies(st) {
+				continue
+			}
+			spec.rules = append(spec.rules, r)
+			switch r.Aggregate {
+			case AggMean:
+				spec.windows[r.Param] = appendUnique(spec.windows[r.Param], r.Window)
+			case AggYTDMean:
+				spec.ytd[r.Param] = true
+			case AggStale:
+				spec.stale = true
+			}
 		}
+		e.specs[string(key)] = spec
 	}
+	// Series are made at a parameter's first value: a registry of
+	// thousands of stations costs little for those that never report.
+	ss := &stationState{st: st, spec: spec, rules: spec.rules, stale: spec.stale}
 	e.stations[st.ID] = ss
 	e.order = append(e.order, ss)
 	return ss
+}
+
+// seriesFor returns the station's series of param, making it on first use;
+// nil when no rule keeps a window or year-to-date mean of param.
+func (ss *stationState) seriesFor(param string) *series {
+	if s := ss.series[param]; s != nil {
+		return s
+	}
+	w, ytd := ss.spec.windows[param], ss.spec.ytd[param]
+	if len(w) == 0 && !ytd {
+		return nil
+	}
+	if ss.series == nil {
+		ss.series = map[string]*series{}
+	}
+	s := newSeries(w, ytd)
+	ss.series[param] = s
+	return s
 }
 
 func appendUnique(l []time.Duration, d time.Duration) []time.Duration {
@@ -281,7 +318,7 @@ func (e *Engine) ObserveValue(st *station.Station, param string, t time.Time, v 
 	now := e.now()
 	e.mu.Lock()
 	ss := e.station(st)
-	if s := ss.series[param]; s != nil {
+	if s := ss.seriesFor(param); s != nil {
 		s.add(t, v)
 	}
 	var ts []Transition
@@ -311,7 +348,7 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 		return ts
 	}
 	for _, v := range r.Values {
-		if s := ss.series[v.Param]; s != nil && normal(v.Flag) && usable(v.V) {
+		if s := ss.seriesFor(v.Param); s != nil && normal(v.Flag) && usable(v.V) {
 			s.add(r.Time, v.V)
 		}
 	}

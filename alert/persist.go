@@ -291,12 +291,13 @@ func (e *Engine) loadWindows(data []byte) error {
 		if ss == nil {
 			continue
 		}
-		s := ss.series[sv.Param]
+		s := ss.seriesFor(sv.Param)
 		if s == nil {
 			continue
 		}
 		s.lastT = sv.LastT
-		if len(s.ring) > 0 && sv.Width == s.width && len(sv.Buckets) > 0 {
+		if s.size > 0 && sv.Width == s.width && len(sv.Buckets) > 0 {
+			s.ensureRing()
 			s.cur, s.started = sv.Cur, true
 			for _, b := range sv.Buckets {
 				idx := int64(b[0])
@@ -316,6 +317,7 @@ func (e *Engine) loadWindows(data []byte) error {
 		if ss == nil || len(sr.Times) != len(sr.Periods) || len(sr.Times) > recentReadings {
 			continue
 		}
+		ss.recent = new([recentReadings]readingKey)
 		for i := range sr.Times {
 			ss.recent[i] = readingKey{sr.Times[i], ingest.Period(sr.Periods[i])}
 		}

@@ -8,14 +8,14 @@ import (
 // its rolling windows with each window's totals, and the year-to-date
 // accumulator. Only N-flagged values are added.
 //
-// Memory is bounded by the bucket width, chosen per series so that every
-// window holds at least minBuckets buckets: a 24 h window uses 15-minute
-// buckets (96 of them), an 8 h window 5-minute ones, a 1 h window
-// 1-minute ones. A window's mean is over the buckets (cur−size, cur]: it
+// Memory is bounded by the bucket width, chosen per series (bucketWidth):
+// a 24 h window uses 30-minute buckets (48 of them), an 8 h window beside a
+// 1 h one 5-minute buckets (96), a 1 h window alone 1-minute ones. A window's mean is over the buckets (cur−size, cur]: it
 // covers the window length, give or take the newest bucket's unfilled
 // part.
 type series struct {
 	width   int64 // bucket width in seconds
+	size    int64 // ring length; the ring is allocated at the first value
 	ring    []bucket
 	cur     int64 // index of the newest bucket (unix seconds / width)
 	started bool
@@ -48,17 +48,27 @@ type ytdAcc struct {
 	dayN     int64
 }
 
-// minBuckets is the fewest buckets a window is cut into.
-const minBuckets = 96
+// The bucket width keeps memory small and means precise: the longest
+// window is cut into at least minBucketsLongest buckets (a 24 h window into
+// 30-minute ones) and every window into at least minBucketsAny (a 1 h window
+// beside an 8 h one into 5-minute ones).
+const (
+	minBucketsLongest = 48
+	minBucketsAny     = 12
+)
 
 // bucketWidth picks the widest bucket (in seconds) that divides every
-// window into at least minBuckets whole buckets.
+// window into whole buckets within those bounds.
 func bucketWidth(windows []time.Duration) int64 {
+	var longest int64
+	for _, w := range windows {
+		longest = max(longest, int64(w/time.Minute))
+	}
 	for _, m := range []int64{60, 30, 20, 15, 10, 5, 3, 2} {
-		ok := true
+		ok := longest/m >= minBucketsLongest
 		for _, w := range windows {
 			wm := int64(w / time.Minute)
-			if wm%m != 0 || wm/m < minBuckets {
+			if wm%m != 0 || wm/m < minBucketsAny {
 				ok = false
 				break
 			}
@@ -82,10 +92,9 @@ func newSeries(windows []time.Duration, ytd bool) *series {
 			s.wins = append(s.wins, &winAcc{window: w, size: size})
 			maxSize = max(maxSize, size)
 		}
-		s.ring = make([]bucket, maxSize)
-		for i := range s.ring {
-			s.ring[i].idx = -1
-		}
+		// Allocated at the first value: a registry of thousands of
+		// stations costs nothing for those that never report.
+		s.size = maxSize
 	}
 	if ytd {
 		s.ytd = &ytdAcc{day: -1 << 62}
@@ -101,6 +110,15 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+func (s *series) ensureRing() {
+	if s.ring == nil && s.size > 0 {
+		s.ring = make([]bucket, s.size)
+		for i := range s.ring {
+			s.ring[i].idx = -1
+		}
+	}
+}
+
 func (s *series) slot(idx int64) *bucket {
 	n := int64(len(s.ring))
 	return &s.ring[((idx%n)+n)%n]
@@ -113,7 +131,8 @@ func (s *series) add(t time.Time, v float64) bool {
 	if s.lastT.IsZero() || t.After(s.lastT) {
 		s.lastT = t
 	}
-	if len(s.ring) > 0 {
+	if s.size > 0 {
+		s.ensureRing()
 		idx := floorDiv(t.Unix(), s.width)
 		if !s.started {
 			s.cur, s.started = idx, true

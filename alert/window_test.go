@@ -6,17 +6,18 @@ import (
 	"time"
 )
 
-func TestBucketWidthKeepsAtLeast96BucketsPerWindow(t *testing.T) {
+func TestBucketWidthKeepsWindowsPreciseAndSmall(t *testing.T) {
 	tests := []struct {
 		windows []time.Duration
 		want    time.Duration
 	}{
-		{[]time.Duration{24 * time.Hour}, 15 * time.Minute},
-		{[]time.Duration{8 * time.Hour}, 5 * time.Minute},
-		{[]time.Duration{time.Hour}, time.Minute},
-		{[]time.Duration{time.Hour, 24 * time.Hour}, time.Minute},
-		{[]time.Duration{8 * time.Hour, 24 * time.Hour}, 5 * time.Minute},
-		{[]time.Duration{7 * 24 * time.Hour}, time.Hour},
+		{[]time.Duration{24 * time.Hour}, 30 * time.Minute},                // 48 buckets
+		{[]time.Duration{8 * time.Hour}, 10 * time.Minute},                 // 48
+		{[]time.Duration{time.Hour}, time.Minute},                          // 60
+		{[]time.Duration{time.Hour, 24 * time.Hour}, 5 * time.Minute},      // 12 and 288
+		{[]time.Duration{time.Hour, 8 * time.Hour}, 5 * time.Minute},       // 12 and 96
+		{[]time.Duration{8 * time.Hour, 24 * time.Hour}, 30 * time.Minute}, // 16 and 48
+		{[]time.Duration{7 * 24 * time.Hour}, time.Hour},                   // 168
 	}
 	for _, tt := range tests {
 		if got := time.Duration(bucketWidth(tt.windows)) * time.Second; got != tt.want {
