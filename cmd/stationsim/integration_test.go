@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/envpipe/envpipe/internal/testenv"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -26,12 +27,7 @@ const mosquittoBin = "/usr/sbin/mosquitto"
 // skipped, or fails when CI=true.
 func startMosquitto(t *testing.T, extra ...string) string {
 	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%s missing (install the Debian package mosquitto): %v", mosquittoBin, err)
-		}
-		t.Skipf("%s missing: %v", mosquittoBin, err)
-	}
+	testenv.Require(t, mosquittoBin) // missing: a failure with CI=true, else a skip
 	dir := t.TempDir()
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -253,13 +249,7 @@ func TestPerStationAuthPassesTheBrokerACL(t *testing.T) {
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mkpasswd, err := exec.LookPath("mosquitto_passwd") // in the Debian package mosquitto
-	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	mkpasswd := testenv.Require(t, "mosquitto_passwd") // in the Debian package mosquitto
 	passwd := filepath.Join(dir, "passwd")
 	for i, user := range []string{"envpipe", "zz-air-0101", "zz-air-0102", "zz-wat-xj01"} {
 		args := []string{"-b", passwd, user, "pw-" + user}
@@ -296,7 +286,7 @@ func TestPerStationAuthPassesTheBrokerACL(t *testing.T) {
 	}
 
 	cfg.StationPassword = "wrong"
-	err = run(t.Context(), cfg, &out)
+	err := run(t.Context(), cfg, &out)
 	if err == nil || !strings.Contains(err.Error(), "zz-air-0101") {
 		t.Errorf("a wrong station password: %v, want a connect error naming the station", err)
 	}
