@@ -336,12 +336,10 @@ func (s *Source) onMessage(_ paho.Client, m paho.Message) {
 		d.Format, d.Station = pipeline.FormatJSON, st
 	} else if st, ok := s.hj212.station(topic); ok {
 		d.Format, d.Station = pipeline.FormatHJ212, st
-	} else {
-		// Not ours (a stale subscription of the session): ack so the broker
-		// does not redeliver it forever; the pipeline counts it.
-		d.Format = pipeline.FormatJSON
-		d.Station = "\x00" // matches no station: refused as a mismatch
 	}
+	// A topic matching neither filter (a stale subscription of the session)
+	// keeps an empty Format: the pipeline refuses it as bad_topic and acks
+	// it, so the broker does not redeliver it forever.
 	select {
 	case <-s.quiesce:
 		return // left unacked: redelivered on the next connection

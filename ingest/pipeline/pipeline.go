@@ -188,7 +188,8 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	default:
 		dec, ok := p.cfg.Decoders[d.Format]
 		if !ok {
-			p.rejects = append(p.rejects, ingest.Reject{Reason: ingest.ReasonBadShape, Detail: "unsupported format " + string(d.Format)})
+			p.rejects = append(p.rejects, ingest.Reject{Reason: ingest.ReasonBadTopic,
+				Detail: fmt.Sprintf("no decoder for topic %q (format %q)", d.Topic, d.Format)})
 			break
 		}
 		res = dec.Decode(d)
