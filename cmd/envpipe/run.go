@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,9 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 		return fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
 	logger := newLogger(cfg.Log, logOut)
+	if cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimitMB << 20)
+	}
 	logger.Info("starting envpipe", "version", version, "config", configPath, "stations", reg.Len())
 	for _, r := range cfg.idleRules {
 		logger.Warn("alert rule selects no station", "rule", r)
