@@ -75,13 +75,13 @@ sed -e "s|^stations: .*|stations: $repo/configs/stations.yaml|" \
 	-e "s|rules: rules.yaml|rules: $repo/configs/rules.yaml|" \
 	-e "s|\.\./data/|$dir/envpipe/|" \
 	configs/envpipe.yaml >"$dir/envpipe/envpipe.yaml"
-ENVPIPE_MQTT_PASSWORD=$DEMO_PASSWORD bin/envpipe run -config "$dir/envpipe/envpipe.yaml" >"$dir/envpipe/envpipe.log" 2>&1 &
+ENVPIPE_MQTT_PASSWORD=$DEMO_PASSWORD setsid bin/envpipe run -config "$dir/envpipe/envpipe.yaml" >"$dir/envpipe/envpipe.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || die "envpipe is not ready; see $dir/envpipe/envpipe.log"
 
 # --- stationsim ----------------------------------------------------------------
-STATIONSIM_MQTT_PASSWORD=$DEMO_PASSWORD bin/stationsim -stations configs/stations.yaml \
+STATIONSIM_MQTT_PASSWORD=$DEMO_PASSWORD setsid bin/stationsim -stations configs/stations.yaml \
 	-broker "tcp://127.0.0.1:$MQTT_PORT" -per-station-auth -station-password "$DEMO_PASSWORD" \
 	-speed "$SPEED" -start "$(date -u -d "-$START_AGO" +%Y-%m-%dT%H:%M:%SZ)" >"$dir/stationsim.log" 2>&1 &
 pids+=($!)

@@ -1,6 +1,8 @@
 # Shared by demo.sh and bench.sh: start Mosquitto (the shipped config with
 # local paths and ports) and influxd 1.8 on loopback. Source it; each
-# function appends the PID it started to the array `pids`.
+# function appends the PID it started to the array `pids`. Children run in
+# their own session (setsid), so a Ctrl-C reaches only the script, which
+# stops them in order.
 
 # start_mosquitto DIR PORT PASSWD_FILE|"" : the shipped deploy/mosquitto
 # config with local persistence, log, user and listener; without a password
@@ -23,7 +25,7 @@ start_mosquitto() {
 		fi
 		echo "listener $port 127.0.0.1"
 	} >>"$dir/mosquitto.conf"
-	"$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$dir/mosquitto.conf" >"$dir/stdout.log" 2>&1 &
+	setsid "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$dir/mosquitto.conf" >"$dir/stdout.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
 	echo "mosquitto did not start; see $dir/mosquitto.log" >&2
@@ -51,7 +53,7 @@ bind-address = "127.0.0.1:$rpc"
 [logging]
   level = "warn"
 CONF
-	influxd run -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+	setsid influxd run -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null && break; sleep 0.1; done
 	curl -fs -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABASE env" >/dev/null || {
@@ -69,7 +71,7 @@ start_alertmanager() {
 route: {receiver: demo, group_by: [alertname, station], group_wait: 10s}
 receivers: [{name: demo}]
 CONF
-	"$(command -v prometheus-alertmanager || command -v alertmanager)" --config.file="$dir/alertmanager.yml" \
+	setsid "$(command -v prometheus-alertmanager || command -v alertmanager)" --config.file="$dir/alertmanager.yml" \
 		--storage.path="$dir/data" --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$dir/alertmanager.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null && return 0; sleep 0.1; done
