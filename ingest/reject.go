@@ -29,6 +29,7 @@ const (
 	ReasonBadTopic         Reason = "bad_topic"
 	// HJ 212 (frames over MQTT or TCP)
 	ReasonHJ212Frame    Reason = "hj212_bad_frame"
+	ReasonHJ212NotData  Reason = "hj212_not_data" // a frame that carries no readings (e.g. a 9014 sent to envpipe)
 	ReasonHJ212CRC      Reason = "hj212_bad_crc"
 	ReasonHJ212Password Reason = "hj212_bad_password"
 	ReasonHJ212Factor   Reason = "hj212_unknown_factor"
@@ -41,7 +42,7 @@ var Reasons = []Reason{
 	ReasonBadTime, ReasonTimeFuture, ReasonTimeTooOld, ReasonNoValues, ReasonInvalidParam,
 	ReasonUnknownParam, ReasonWrongKind, ReasonNotNumeric, ReasonNotFinite, ReasonBelowMin,
 	ReasonAboveMax, ReasonBadFlag, ReasonBadUnit, ReasonBadTopic,
-	ReasonHJ212Frame, ReasonHJ212CRC, ReasonHJ212Password, ReasonHJ212Factor,
+	ReasonHJ212Frame, ReasonHJ212NotData, ReasonHJ212CRC, ReasonHJ212Password, ReasonHJ212Factor,
 }
 
 // Reject is one refusal: of a whole message (Station and Param empty), of

@@ -85,7 +85,7 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 		d.m.swappedCRC.WithLabelValues(st.ID).Inc()
 	}
 	if !isData(f.CN) {
-		return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID,
+		return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212NotData, Station: st.ID,
 			Detail: fmt.Sprintf("CN=%s carries no data: only 2011, 2051, 2061 and 2031 are ingested", f.CN)})
 	}
 	if f.IsSplit() {

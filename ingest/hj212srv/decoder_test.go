@@ -53,7 +53,7 @@ func TestDecoderGivesEveryReferenceFrameItsVerdict(t *testing.T) {
 			case rf.expect != "ok":
 				t.Fatalf("unknown verdict %q", rf.expect)
 			case !isData(cn):
-				if len(res.Readings) != 0 || len(res.Rejects) != 1 || res.Rejects[0].Reason != ingest.ReasonHJ212Frame ||
+				if len(res.Readings) != 0 || len(res.Rejects) != 1 || res.Rejects[0].Reason != ingest.ReasonHJ212NotData ||
 					!strings.Contains(res.Rejects[0].Detail, "no data") {
 					t.Fatalf("CN=%s: got %d readings, rejects %v; want one not-data refusal", cn, len(res.Readings), res.Rejects)
 				}
@@ -130,7 +130,7 @@ func TestDecoderRefusesWhatTheStationMayNotSend(t *testing.T) {
 		{"an unknown MN is an unknown station", "", frame(t, "", "2011", "MN-X", "pw-a", 5, dataCP(now, 38)), ingest.ReasonUnknownStation},
 		{"a bad CRC is refused", "st-a", badCRC(good), ingest.ReasonHJ212CRC},
 		{"garbage is a bad frame", "st-a", []byte("##0010garbage!!!!ABCD"), ingest.ReasonHJ212Frame},
-		{"a data response is not data", "st-a", frame(t, "", "9014", "MN-A", "pw-a", 4, ""), ingest.ReasonHJ212Frame},
+		{"a data response is not data", "st-a", frame(t, "", "9014", "MN-A", "pw-a", 4, ""), ingest.ReasonHJ212NotData},
 		{"values before any DataTime are a bad time", "st-a", frame(t, "", "2011", "MN-A", "pw-a", 4, "a34004-Rtd=3"), ingest.ReasonBadTime},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
