@@ -30,8 +30,7 @@ func TestBadInputIsRefusedWithAReasonAndGoodInputStillArrives(t *testing.T) {
 	cfg := writeConfig(t, dir, broker.URL(), influxd.URL(), port,
 		"validation: {max_age: 720h, max_future: 5m, max_payload_bytes: 4096}\n")
 	// The base config sets validation too: drop its line so ours stands.
-	b, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(b), "validation: {max_age: 8760h}\n", "", 1)), 0o644)
+	editConfig(t, cfg, "validation: {max_age: 8760h}\n", "")
 	d := startDaemon(t, dir, cfg, port)
 
 	now := time.Now().UTC().Truncate(time.Second)

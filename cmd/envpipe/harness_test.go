@@ -225,3 +225,19 @@ func waitCount(t *testing.T, in *testenv.Influx, measurement, field string, want
 		t.Fatalf("count(%s) in %s = %d after settling, want exactly %d", field, measurement, got, want)
 	}
 }
+
+// editConfig replaces old with new in the config file at path; a missing
+// old fails the test, so an edit can never silently not happen.
+func editConfig(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("editConfig: %q not in %s", old, path)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -204,8 +204,7 @@ func TestWALSizeLimitStopsAckingAndResumes(t *testing.T) {
 	testStations(t, dir, 100)
 	port := testenv.FreePort(t)
 	cfg := writeConfig(t, dir, broker.URL(), influxd.URL(), port, "")
-	b, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(b), "wal: {dir: wal, segment_size_mb: 1}", "wal: {dir: wal, segment_size_mb: 1, max_size_mb: 1}", 1)), 0o644)
+	editConfig(t, cfg, "wal: {dir: wal, segment_size_mb: 1}", "wal: {dir: wal, segment_size_mb: 1, max_size_mb: 1}")
 	d := startDaemon(t, dir, cfg, port)
 
 	influxd.Stop()

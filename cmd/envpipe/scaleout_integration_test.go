@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,9 +26,7 @@ func TestTwoReplicasShareOneSubscription(t *testing.T) {
 		testStations(t, dir, 100)
 		port := testenv.FreePort(t)
 		cfg := writeConfig(t, dir, broker.URL(), influxd.URL(), port, "")
-		b, _ := os.ReadFile(cfg)
-		os.WriteFile(cfg, []byte(strings.Replace(string(b), "  client_id: envpipe-test\n",
-			"  client_id: "+id+"\n  shared_group: envpipe\n", 1)), 0o644)
+		editConfig(t, cfg, "  client_id: envpipe-test\n", "  client_id: "+id+"\n  shared_group: envpipe\n")
 		replicas = append(replicas, startDaemon(t, dir, cfg, port))
 	}
 	publishAll(t, publisher(t, broker.URL(), "pub-scale"), readings(n, 100, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,10 +37,9 @@ func TestTLSAndACLKeepStationsToThemselves(t *testing.T) {
 	t.Setenv("ENVPIPE_MQTT_PASSWORD", envpipePW)
 	t.Setenv("ENVPIPE_INFLUX_TOKEN", token)
 	cfg := writeConfig(t, dir, broker.TLSURL(), influxd.URL(), port, "")
-	b, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(b), "  client_id: envpipe-test\n", fmt.Sprintf(
+	editConfig(t, cfg, "  client_id: envpipe-test\n", fmt.Sprintf(
 		"  client_id: envpipe-test\n  username: envpipe\n  tls: {ca_file: %s, cert_file: %s, key_file: %s}\n",
-		broker.CAFile, broker.ClientCertFile, broker.ClientKeyFile), 1)), 0o644)
+		broker.CAFile, broker.ClientCertFile, broker.ClientKeyFile))
 	d := startDaemon(t, dir, cfg, port)
 
 	station := func(user, pw string) paho.Client {

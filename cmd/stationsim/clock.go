@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"time"
 )
@@ -50,3 +51,29 @@ func alignDown(t time.Time, interval time.Duration) time.Time {
 	}
 	return time.Unix(0, t.UnixNano()-r).In(cst)
 }
+
+// wallSleeper waits for wall-clock instants with one reusable timer.
+type wallSleeper struct{ timer *time.Timer }
+
+func newWallSleeper() *wallSleeper {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &wallSleeper{timer: t}
+}
+
+// until waits for wall time w; false when ctx ends first.
+func (s *wallSleeper) until(ctx context.Context, w time.Time) bool {
+	d := time.Until(w)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	s.timer.Reset(d)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.timer.C:
+		return true
+	}
+}
+
+func (s *wallSleeper) stop() { s.timer.Stop() }

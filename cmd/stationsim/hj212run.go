@@ -178,22 +178,9 @@ func (s *hj212Sim) run(ctx context.Context, tr hj212Transport) stopReason {
 		q[i] = due{at: alignDown(s.clock.start, iv), i: i}
 	}
 	heap.Init(&q)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	sleepUntil := func(w time.Time) bool {
-		d := time.Until(w)
-		if d <= 0 {
-			return ctx.Err() == nil
-		}
-		timer.Reset(d)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-timer.C:
-			return true
-		}
-	}
+	sl := newWallSleeper()
+	defer sl.stop()
+	sleepUntil := func(w time.Time) bool { return sl.until(ctx, w) }
 	for {
 		if s.count > 0 && s.frames >= s.count {
 			return stopCount

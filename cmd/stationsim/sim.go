@@ -115,23 +115,9 @@ func (s *simulator) run(ctx context.Context, out sender) stopReason {
 	heap.Init(&q)
 	batches := make([][]ingest.Reading, len(s.stations))
 
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	// sleepUntil waits for wall time w; false when ctx ends first.
-	sleepUntil := func(w time.Time) bool {
-		d := time.Until(w)
-		if d <= 0 {
-			return ctx.Err() == nil
-		}
-		timer.Reset(d)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-timer.C:
-			return true
-		}
-	}
+	sl := newWallSleeper()
+	defer sl.stop()
+	sleepUntil := func(w time.Time) bool { return sl.until(ctx, w) }
 	// Sends end at the deadline too, even when a full window holds them up.
 	sendCtx := ctx
 	if !s.opts.Deadline.IsZero() {
