@@ -1,11 +1,9 @@
 package derive
 
 import (
-	"cmp"
 	"math"
 	"math/big"
 	"math/bits"
-	"slices"
 	"strings"
 	"time"
 
@@ -69,46 +67,22 @@ const (
 	minO3Max1hHours = min24hHours
 )
 
-// hourAcc holds an open hour's N-flagged values: per parameter, the value
-// at each reading's offset into the hour, in whole seconds, in arrival
-// order. A repeated offset (a redelivered message) replaces the earlier
-// value instead of adding one, as InfluxDB does with the point: compact
-// resolves that before the hour is computed. Appending keeps the per-reading
-// cost to a slice append; the hour is computed once or a few times.
+// hourAcc holds an open hour's N-flagged values in a form whose size does
+// not grow with the station's rate: per parameter the exact running sum
+// and count, the minutes covered and the offsets into the hour (whole
+// seconds) already counted. A value at an offset already counted is a
+// redelivered message and is not counted again (the first value stands;
+// InfluxDB would keep the last, which differs only for a station that
+// re-sends a reading with other values at the same second).
 type hourAcc struct {
-	vals [nParams][]offVal
+	sum  [nParams]exactSum
+	n    [nParams]int32
+	mask [nParams]uint64 // minutes covered, bit m = minute m
+	seen [nParams]offsetSet
 	// hourly holds the station's own hourly means (HJ 212 CN 2061), which
 	// stand for the hour directly: full coverage, no averaging.
 	hourly [nParams]float64
 	hasHr  [nParams]bool
-}
-
-type offVal struct {
-	off int32
-	v   float64
-}
-
-// compact sorts vals by offset and keeps the last value of each offset.
-func compact(vals []offVal) []offVal {
-	sorted := true
-	for i := 1; i < len(vals); i++ {
-		if vals[i].off <= vals[i-1].off {
-			sorted = false
-			break
-		}
-	}
-	if sorted {
-		return vals
-	}
-	slices.SortStableFunc(vals, func(a, b offVal) int { return cmp.Compare(a.off, b.off) })
-	out := vals[:0]
-	for i, x := range vals {
-		if i+1 < len(vals) && vals[i+1].off == x.off {
-			continue // a later value for the same offset wins
-		}
-		out = append(out, x)
-	}
-	return out
 }
 
 // hourRec is one station-hour.
@@ -188,7 +162,11 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 			s.next = end
 		}
 	}
-	off := int32((t - h*int64(1e9)) / int64(1e9))
+	off := uint16((t - h*int64(1e9)) / int64(1e9))
+	// A reading covers its station's interval from its time: one minute
+	// for minute data, five for 5-minute data, the whole hour for hourly
+	// data (clipped to the hour).
+	cover := (uint64(1)<<uint(s.slots) - 1) << (off / 60) & (1<<60 - 1)
 	changed := false
 	for _, v := range r.Values {
 		p, ok := paramIndex[v.Param]
@@ -198,7 +176,13 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 		if r.Period == ingest.PeriodHour {
 			rec.acc.hourly[p], rec.acc.hasHr[p] = v.V, true
 		} else {
-			rec.acc.vals[p] = append(rec.acc.vals[p], offVal{off, v.V})
+			a := rec.acc
+			if !a.seen[p].add(off) {
+				continue
+			}
+			a.sum[p].add(v.V)
+			a.n[p]++
+			a.mask[p] |= cover
 		}
 		changed = true
 	}
@@ -241,22 +225,11 @@ func (d *Deriver) computeHour(s *stationState, h *hourRec) bool {
 			h.n[p], h.cover[p], h.mean[p] = 1, 60, mean
 			continue
 		}
-		vals := compact(h.acc.vals[p])
-		h.acc.vals[p] = vals
-		var mask uint64
-		rs := make([]*big.Rat, 0, len(vals))
-		for _, x := range vals {
-			off, v := x.off, x.v
-			rs = append(rs, decimal(v))
-			// A reading covers its station's interval from its time:
-			// one minute for minute data, five for 5-minute data, the
-			// whole hour for hourly data (clipped to the hour).
-			m := int(off / 60)
-			for j := 0; j < s.slots && m+j < 60; j++ {
-				mask |= 1 << uint(m+j)
-			}
+		n, cover := int(h.acc.n[p]), bits.OnesCount64(h.acc.mask[p])
+		var mean *big.Rat
+		if n > 0 {
+			mean = h.acc.sum[p].mean(n)
 		}
-		n, cover, mean := len(rs), bits.OnesCount64(mask), meanOf(rs)
 		if n != h.n[p] || cover != h.cover[p] || !ratEqual(mean, h.mean[p]) {
 			changed = true
 		}
