@@ -224,6 +224,7 @@ func New(cfg Config, out chan<- pipeline.Delivery, m *Metrics, logger *slog.Logg
 		SetCleanSession(false).
 		SetAutoAckDisabled(true).
 		SetOrderMatters(true).
+		SetStore(newSessionStore()).
 		SetKeepAlive(cfg.KeepAlive).
 		SetPingTimeout(cfg.KeepAlive).
 		SetConnectTimeout(cfg.ConnectTimeout).
