@@ -110,6 +110,7 @@ func (c Config) Token() (string, error) {
 type Log interface {
 	Read(from wal.Position, maxBytes int) ([][]byte, wal.Position, error)
 	Notify() <-chan struct{}
+	Head() wal.Position
 	Checkpoint() wal.Position
 	Commit(wal.Position) error
 }
@@ -242,12 +243,22 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 				wait = w.cfg.FlushInterval - time.Since(firstSeen)
 			}
 			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return w.drain(drainTimeout, pos)
-			case <-w.log.Notify():
-			case <-timer.C:
+		waiting:
+			for {
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return w.drain(drainTimeout, pos)
+				case <-w.log.Notify():
+					// A partial batch waits for its flush time unless the
+					// WAL now holds a full one: read again only then,
+					// not at every group commit.
+					if firstSeen.IsZero() || w.fullBatchAt(pos) {
+						break waiting
+					}
+				case <-timer.C:
+					break waiting
+				}
 			}
 			timer.Stop()
 			continue
@@ -262,6 +273,13 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		}
 		pos = next
 	}
+}
+
+// fullBatchAt reports whether the WAL's durable records after pos may
+// fill a batch (record headers make it an overestimate; Read decides).
+func (w *Writer) fullBatchAt(pos wal.Position) bool {
+	h := w.log.Head()
+	return h.Segment != pos.Segment || h.Offset-pos.Offset >= int64(w.cfg.BatchMaxBytes*3/4)
 }
 
 // drain writes whatever is durable after pos, without retrying for long.
