@@ -5,7 +5,10 @@
 #   2. the same from 10 000 stations
 #   3. a steady 10 000 readings/s for 60 s: publish→queryable p50/p99, RSS
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
-# BENCH_DURATION change the sizes.
+# BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
+# "throughput-1k throughput-10k steady". The steady scenario samples RSS
+# every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
+# 10-minute flat-memory run.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -23,9 +26,11 @@ pids=()
 . "$repo/scripts/lib.sh"
 trap 'stop_all' EXIT INT TERM
 
+SCENARIOS=${BENCH_SCENARIOS:-throughput-1k throughput-10k steady}
 scenario() { # name envbench-args...
 	local name=$1
 	shift
+	case " $SCENARIOS " in *" $name "*) ;; *) return 0 ;; esac
 	rm -rf "$out/servers"
 	start_mosquitto "$out/servers/mosquitto" "$MQTT_PORT" ""
 	start_influxd "$out/servers/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT"
@@ -37,7 +42,7 @@ scenario() { # name envbench-args...
 	pids+=($epid)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 	echo "=== $name"
-	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" "$@" | tee "$out/$name.txt"
+	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" -timeout 20m "$@" | tee "$out/$name.txt"
 	stop_all
 }
 

@@ -35,6 +35,7 @@ type config struct {
 	rate                float64
 	duration, timeout   time.Duration
 	probeEvery          time.Duration
+	rssEvery            time.Duration
 	pid                 int
 	base                time.Time
 	jsonOut             bool
@@ -62,6 +63,7 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.duration, "duration", 0, "with -rate: publish for this long instead of -n readings")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up waiting for the readings after this")
 	fs.DurationVar(&c.probeEvery, "probe-every", 200*time.Millisecond, "with -rate: a latency probe this often")
+	fs.DurationVar(&c.rssEvery, "rss-every", 10*time.Second, "with -rate and -pid: sample envpipe's RSS this often")
 	fs.IntVar(&c.pid, "pid", 0, "envpipe's process id, for CPU and RSS from /proc (same host only)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	base := fs.String("base", "", "time of the first reading (RFC 3339; default: now minus 2 h, so readings are never in the future)")

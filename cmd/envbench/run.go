@@ -34,6 +34,26 @@ type result struct {
 	PeakRSSMiB        float64 `json:"peak_rss_mib,omitempty"`
 	RSSStartMiB       float64 `json:"rss_start_mib,omitempty"`
 	RSSEndMiB         float64 `json:"rss_end_mib,omitempty"`
+	// With -rate: VmRSS every RSSEverySeconds while publishing, and its
+	// growth after the first tenth of the run (the warm-up): the largest
+	// later sample over the sample that ends the warm-up, minus one.
+	RSSEverySeconds float64   `json:"rss_every_seconds,omitempty"`
+	RSSSamplesMiB   []float64 `json:"rss_samples_mib,omitempty"`
+	RSSGrowth       *float64  `json:"rss_growth_after_warmup,omitempty"`
+}
+
+// rssGrowth is the growth of samples after the first tenth (at least one
+// sample): max(later) / sample ending the warm-up − 1.
+func rssGrowth(samples []float64) (float64, bool) {
+	w := max(1, len(samples)/10)
+	if len(samples) < w+1 || samples[w-1] <= 0 {
+		return 0, false
+	}
+	peak := 0.0
+	for _, v := range samples[w:] {
+		peak = max(peak, v)
+	}
+	return peak/samples[w-1] - 1, true
 }
 
 func (r *result) print(w io.Writer) {
@@ -49,6 +69,13 @@ func (r *result) print(w io.Writer) {
 	if r.PeakRSSMiB > 0 {
 		fmt.Fprintf(w, "envpipe CPU         %.2f s per 100 000 readings\n", r.CPUPer100k)
 		fmt.Fprintf(w, "envpipe RSS         peak %.1f MiB (VmHWM); %.1f MiB at start, %.1f MiB at end\n", r.PeakRSSMiB, r.RSSStartMiB, r.RSSEndMiB)
+	}
+	if r.RSSGrowth != nil {
+		fmt.Fprintf(w, "envpipe RSS growth  %+.1f %% after the first tenth of the run (samples every %.0f s, MiB:", *r.RSSGrowth*100, r.RSSEverySeconds)
+		for _, v := range r.RSSSamplesMiB {
+			fmt.Fprintf(w, " %.1f", v)
+		}
+		fmt.Fprintln(w, ")")
 	}
 }
 
@@ -135,6 +162,29 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 		}()
 	}
 
+	// RSS samples while publishing at a fixed rate: is memory flat?
+	var rssSamples []float64
+	var sampler sync.WaitGroup
+	stopSampling := make(chan struct{})
+	if c.rate > 0 && c.pid > 0 {
+		sampler.Add(1)
+		go func() {
+			defer sampler.Done()
+			tick := time.NewTicker(c.rssEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopSampling:
+					return
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					rssSamples = append(rssSamples, readProc(c.pid).rssMiB)
+				}
+			}
+		}()
+	}
+
 	var published atomic.Int64
 	var pubErr atomic.Value
 	var wg sync.WaitGroup
@@ -175,6 +225,14 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 	}
 	wg.Wait()
 	res.PublishSeconds = time.Since(start).Seconds()
+	close(stopSampling)
+	sampler.Wait()
+	if len(rssSamples) > 0 {
+		res.RSSEverySeconds, res.RSSSamplesMiB = c.rssEvery.Seconds(), rssSamples
+		if g, ok := rssGrowth(rssSamples); ok {
+			res.RSSGrowth = &g
+		}
+	}
 	if err, _ := pubErr.Load().(error); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestRSSGrowthIsMeasuredAfterTheWarmUp(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		samples []float64
+		want    float64
+		ok      bool
+	}{
+		{"flat", []float64{40, 50, 50, 51, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50}, 0.02, true},
+		{"growing", []float64{30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90}, 2, true},
+		{"warm-up spike ignored", []float64{90, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50}, 0, true},
+		{"too few", []float64{50}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := rssGrowth(tc.samples)
+			if ok != tc.ok || math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("rssGrowth = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
