@@ -73,7 +73,7 @@ type Validator struct {
 	reg       *Registry
 	maxFuture time.Duration
 	maxAge    time.Duration
-	min, max  map[string]float64
+	params    map[string]ingest.Param // the catalogue with configured bounds
 	now       func() time.Time
 }
 
@@ -83,17 +83,17 @@ func NewValidator(reg *Registry, c ValidationConfig, now func() time.Time) *Vali
 		now = time.Now
 	}
 	v := &Validator{reg: reg, maxFuture: c.MaxFuture, maxAge: c.MaxAge,
-		min: map[string]float64{}, max: map[string]float64{}, now: now}
+		params: make(map[string]ingest.Param, len(ingest.Params)), now: now}
 	for name, p := range ingest.Params {
-		v.min[name], v.max[name] = p.Min, p.Max
 		if b, ok := c.Bounds[name]; ok {
 			if b.Min != nil {
-				v.min[name] = *b.Min
+				p.Min = *b.Min
 			}
 			if b.Max != nil {
-				v.max[name] = *b.Max
+				p.Max = *b.Max
 			}
 		}
+		v.params[name] = p
 	}
 	return v
 }
@@ -122,17 +122,17 @@ func (v *Validator) Check(r *ingest.Reading, topicStation string, rejects []inge
 	}
 	kept := r.Values[:0]
 	for _, val := range r.Values {
-		p := ingest.Params[val.Param]
+		p, known := v.params[val.Param]
 		switch {
-		case p.Kind != st.Kind:
+		case !known || p.Kind != st.Kind:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonWrongKind, Station: r.Station, Param: val.Param,
 				Detail: fmt.Sprintf("%s is not measured at %s stations", val.Param, st.Kind)})
-		case val.V < v.min[val.Param]:
+		case val.V < p.Min:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonBelowMin, Station: r.Station, Param: val.Param,
-				Detail: fmt.Sprintf("%v is below %v %s", val.V, v.min[val.Param], p.Unit)})
-		case val.V > v.max[val.Param]:
+				Detail: fmt.Sprintf("%v is below %v %s", val.V, p.Min, p.Unit)})
+		case val.V > p.Max:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonAboveMax, Station: r.Station, Param: val.Param,
-				Detail: fmt.Sprintf("%v is above %v %s", val.V, v.max[val.Param], p.Unit)})
+				Detail: fmt.Sprintf("%v is above %v %s", val.V, p.Max, p.Unit)})
 		default:
 			kept = append(kept, val)
 		}
