@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/envpipe/envpipe/alert/limits"
 	"github.com/envpipe/envpipe/alert/waterclass"
 	"github.com/envpipe/envpipe/ingest"
 	"github.com/envpipe/envpipe/ingest/station"
@@ -111,8 +112,9 @@ type Engine struct {
 	mu         sync.Mutex
 	stations   map[string]*stationState
 	order      []*stationState
-	alerts     map[alertKey]*Alert
+	alerts     map[alertKey]*Alert // canonical; stations index theirs too
 	specs      map[string]*seriesSpec
+	evals      []ruleEval // by rule index
 	start      time.Time
 	lastResend time.Time
 	lastSave   time.Time
@@ -133,16 +135,108 @@ type stationState struct {
 	rules  []*Rule
 	stale  bool // some rule is a stale rule
 	series map[string]*series
+	// ruleSeries[i] caches series[rules[i].Param] once it exists.
+	ruleSeries []*series
+	// layout caches seriesFor of the latest reading's parameters by
+	// position: a station sends the same parameters in the same order.
+	// ruleValue[i] is then the position of rules[i].Param in it (-1: none),
+	// valid while ruleValueOK.
+	layout      []paramSeries
+	ruleValue   []int
+	ruleValueOK bool
+	// alerts indexes the station's alerts of e.alerts: most stations have
+	// none, so most evaluations end without a map lookup.
+	alerts []stationAlert
 	// recent remembers the latest readings' (time, period), so that a
 	// message delivered twice (MQTT QoS 1) is not counted twice.
 	recent  *[recentReadings]readingKey // made at the first reading
 	nRecent int
+	// maxRecent bounds the times in recent: a newer reading, the usual
+	// case, is no duplicate without a scan.
+	maxRecent int64
 	// arrived is the wall time of the latest reading, zero when none came
 	// since the engine started.
 	arrived time.Time
 }
 
 const recentReadings = 64
+
+type paramSeries struct {
+	param string
+	s     *series
+}
+
+// maxLayout bounds stationState.layout; further parameters go to the map.
+const maxLayout = 32
+
+type stationAlert struct {
+	rule            int
+	param, severity string
+	a               *Alert
+}
+
+// alert returns the station's alert of a rule, param and severity, if any.
+func (ss *stationState) alert(rule int, param, severity string) *Alert {
+	for i := range ss.alerts {
+		if x := &ss.alerts[i]; x.rule == rule && x.severity == severity && x.param == param {
+			return x.a
+		}
+	}
+	return nil
+}
+
+// addAlert records a new alert in e.alerts and in its station's index.
+func (e *Engine) addAlert(ss *stationState, key alertKey, a *Alert) {
+	e.alerts[key] = a
+	for i := range ss.alerts {
+		if x := &ss.alerts[i]; x.rule == key.rule && x.severity == key.severity && x.param == key.param {
+			x.a = a
+			return
+		}
+	}
+	ss.alerts = append(ss.alerts, stationAlert{key.rule, key.param, key.severity, a})
+}
+
+// ruleEval caches what a rule's evaluations share: the limit of the
+// latest standard resolved and the levels of the latest limit. Both
+// change only at an edition's start.
+type ruleEval struct {
+	limSet bool
+	limStd limits.Standard
+	lim    float64
+	limOK  bool
+
+	lvSet   bool
+	lvLimit uint64 // math.Float64bits of the limit
+	lv      levelSet
+}
+
+// limitAt is rule.Limit.At(t), cached: a reference's value depends on t
+// only through the standard it resolves to.
+func (e *Engine) limitAt(rule *Rule, t time.Time) (float64, bool) {
+	l := &rule.Limit
+	if l.Ref == "" {
+		return l.Value, true
+	}
+	c := &e.evals[rule.index]
+	std := l.std.Resolve(t)
+	if !c.limSet || c.limStd != std {
+		c.lim, c.limOK = l.At(t)
+		c.limSet, c.limStd = true, std
+	}
+	return c.lim, c.limOK
+}
+
+// levels is rule.levels(limit), cached for the latest limit. The result
+// is valid until the next call for the rule.
+func (e *Engine) levels(rule *Rule, limit float64) *levelSet {
+	c := &e.evals[rule.index]
+	if bits := math.Float64bits(limit); !c.lvSet || c.lvLimit != bits {
+		c.lv = rule.levels(limit)
+		c.lvSet, c.lvLimit = true, bits
+	}
+	return &c.lv
+}
 
 type readingKey struct {
 	t      int64
@@ -154,13 +248,16 @@ func (ss *stationState) duplicate(r *ingest.Reading) bool {
 	if ss.recent == nil {
 		ss.recent = new([recentReadings]readingKey)
 	}
-	for i := range min(ss.nRecent, recentReadings) {
-		if ss.recent[i] == k {
-			return true
+	if k.t <= ss.maxRecent {
+		for i := range min(ss.nRecent, recentReadings) {
+			if ss.recent[i] == k {
+				return true
+			}
 		}
 	}
 	ss.recent[ss.nRecent%recentReadings] = k
 	ss.nRecent++
+	ss.maxRecent = max(ss.maxRecent, k.t)
 	return false
 }
 
@@ -203,6 +300,7 @@ func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (
 		stations: map[string]*stationState{},
 		alerts:   map[alertKey]*Alert{},
 		specs:    map[string]*seriesSpec{},
+		evals:    make([]ruleEval, len(rules.Rules)),
 		saveKick: make(chan struct{}, 1),
 	}
 	for _, st := range stations {
@@ -253,7 +351,8 @@ func (e *Engine) addStation(st *station.Station) *stationState {
 	}
 	// Series are made at a parameter's first value: a registry of
 	// thousands of stations costs little for those that never report.
-	ss := &stationState{st: st, spec: spec, rules: spec.rules, stale: spec.stale}
+	ss := &stationState{st: st, spec: spec, rules: spec.rules, stale: spec.stale,
+		ruleSeries: make([]*series, len(spec.rules)), maxRecent: math.MinInt64}
 	e.stations[st.ID] = ss
 	e.order = append(e.order, ss)
 	return ss
@@ -274,6 +373,78 @@ func (ss *stationState) seriesFor(param string) *series {
 	}
 	s := newSeries(w, ytd)
 	ss.series[param] = s
+	return s
+}
+
+// valueSeries is seriesFor(param) of the i-th value of a reading.
+func (ss *stationState) valueSeries(i int, param string) *series {
+	if i < len(ss.layout) && ss.layout[i].param == param {
+		return ss.layout[i].s
+	}
+	s := ss.seriesFor(param)
+	// Cloned: the reading's strings may share its payload's memory.
+	switch {
+	case i < len(ss.layout):
+		ss.layout[i] = paramSeries{strings.Clone(param), s}
+	case i == len(ss.layout) && i < maxLayout:
+		ss.layout = append(ss.layout, paramSeries{strings.Clone(param), s})
+	}
+	ss.ruleValueOK = false
+	return s
+}
+
+// getter finds rules' values in r: by the positions cached for the layout
+// when r has exactly the layout's parameters, else as r.Get does.
+type getter struct {
+	ss     *stationState
+	r      *ingest.Reading
+	cached bool
+}
+
+// newGetter must follow valueSeries for every value of r.
+func (ss *stationState) newGetter(r *ingest.Reading) getter {
+	g := getter{ss: ss, r: r, cached: len(r.Values) == len(ss.layout)}
+	if g.cached && !ss.ruleValueOK {
+		if ss.ruleValue == nil {
+			ss.ruleValue = make([]int, len(ss.rules))
+		}
+		for i, rule := range ss.rules {
+			ss.ruleValue[i] = -1
+			for j := range ss.layout {
+				if ss.layout[j].param == rule.Param {
+					ss.ruleValue[i] = j
+					break
+				}
+			}
+		}
+		ss.ruleValueOK = true
+	}
+	return g
+}
+
+// get is r.Get(ss.rules[i].Param).
+func (g *getter) get(i int) (*ingest.Value, bool) {
+	if !g.cached {
+		for j := range g.r.Values {
+			if v := &g.r.Values[j]; v.Param == g.ss.rules[i].Param {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	if j := g.ss.ruleValue[i]; j >= 0 {
+		return &g.r.Values[j], true
+	}
+	return nil, false
+}
+
+// seriesOfRule is series[rules[i].Param], nil until made.
+func (ss *stationState) seriesOfRule(i int) *series {
+	if s := ss.ruleSeries[i]; s != nil {
+		return s
+	}
+	s := ss.series[ss.rules[i].Param]
+	ss.ruleSeries[i] = s
 	return s
 }
 
@@ -322,11 +493,11 @@ func (e *Engine) ObserveValue(st *station.Station, param string, t time.Time, v 
 		s.add(t, v)
 	}
 	var ts []Transition
-	for _, rule := range ss.rules {
-		switch rule.Aggregate {
-		case AggInstant, AggAQI, AggMean, AggYTDMean:
+	for i, rule := range ss.rules {
+		switch rule.agg {
+		case aggInstant, aggAQI, aggMean, aggYTDMean:
 			if rule.Param == param {
-				ts = e.evalValue(ss, rule, param, v, t, now, ts)
+				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), param, v, t, now, ts)
 			}
 		}
 	}
@@ -339,7 +510,7 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 	ss.arrived = now
 	if ss.stale {
 		for _, rule := range ss.rules {
-			if rule.Aggregate == AggStale {
+			if rule.agg == aggStale {
 				ts = e.evalStale(ss, rule, now, ts)
 			}
 		}
@@ -347,26 +518,27 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 	if ss.duplicate(r) {
 		return ts
 	}
-	for _, v := range r.Values {
-		if s := ss.seriesFor(v.Param); s != nil && normal(v.Flag) && usable(v.V) {
+	for i, v := range r.Values {
+		if s := ss.valueSeries(i, v.Param); s != nil && normal(v.Flag) && usable(v.V) {
 			s.add(r.Time, v.V)
 		}
 	}
+	g := ss.newGetter(r)
 	var water map[waterclass.Class]*waterclass.Result
-	for _, rule := range ss.rules {
-		switch rule.Aggregate {
-		case AggInstant, AggMean, AggYTDMean:
-			v, ok := r.Get(rule.Param)
+	for i, rule := range ss.rules {
+		switch rule.agg {
+		case aggInstant, aggMean, aggYTDMean:
+			v, ok := g.get(i)
 			if ok && normal(v.Flag) && usable(v.V) {
-				ts = e.evalValue(ss, rule, rule.Param, v.V, r.Time, now, ts)
+				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), rule.Param, v.V, r.Time, now, ts)
 			}
-		case AggFlag:
-			for _, v := range r.Values {
-				if rule.Param == "" || rule.Param == v.Param {
+		case aggFlag:
+			for j := range r.Values {
+				if v := &r.Values[j]; rule.Param == "" || rule.Param == v.Param {
 					ts = e.evalFlag(ss, rule, v, r.Time, now, ts)
 				}
 			}
-		case AggWaterClass:
+		case aggWaterClass:
 			if water == nil {
 				water = map[waterclass.Class]*waterclass.Result{}
 			}
@@ -379,11 +551,11 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 func usable(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // evalValue evaluates a value-type rule (instant, mean, ytd_mean, aqi)
-// after a new value of param at event time t.
-func (e *Engine) evalValue(ss *stationState, rule *Rule, param string, v float64, t, now time.Time, ts []Transition) []Transition {
-	switch rule.Aggregate {
-	case AggMean:
-		s := ss.series[param]
+// after a new value of param at event time t; s is the station's series
+// of param, if any.
+func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string, v float64, t, now time.Time, ts []Transition) []Transition {
+	switch rule.agg {
+	case aggMean:
 		if s == nil {
 			return ts
 		}
@@ -392,8 +564,7 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, param string, v float64
 			return ts
 		}
 		v, t = mean, s.lastT
-	case AggYTDMean:
-		s := ss.series[param]
+	case aggYTDMean:
 		if s == nil || s.ytd == nil {
 			return ts
 		}
@@ -403,12 +574,17 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, param string, v float64
 		}
 		v, t = mean, s.lastT
 	}
-	limit, ok := rule.Limit.At(t)
+	limit, ok := e.limitAt(rule, t)
 	if !ok {
 		return ts
 	}
-	for _, ls := range rule.levels(limit) {
-		c := ls.level.Cond(v)
+	lv := e.levels(rule, limit)
+	for i := range lv.n {
+		ls := &lv.s[i]
+		c := ls.cond(v)
+		if c != CondBreach && ss.alert(rule.index, param, ls.severity) == nil {
+			continue // the common case, without the closure
+		}
 		ts = e.step(ss, rule, param, ls, c, v, t, now, ts, func(a *Alert) {
 			a.Limit, a.Threshold = limit, ls.level.Threshold
 			a.Ratio = ratio(v, limit, rule.dir)
@@ -424,12 +600,16 @@ func ratio(v, limit float64, d Direction) float64 {
 	return v / limit
 }
 
-func (e *Engine) evalFlag(ss *stationState, rule *Rule, v ingest.Value, t, now time.Time, ts []Transition) []Transition {
+func (e *Engine) evalFlag(ss *stationState, rule *Rule, v *ingest.Value, t, now time.Time, ts []Transition) []Transition {
 	c := CondClear
 	if rule.flags[byte(v.Flag)] {
 		c = CondBreach
 	}
-	ls := rule.levels(0)[0]
+	lv := e.levels(rule, 0)
+	ls := &lv.s[0]
+	if c != CondBreach && ss.alert(rule.index, v.Param, ls.severity) == nil {
+		return ts // the common case, without the closure
+	}
 	return e.step(ss, rule, v.Param, ls, c, v.V, t, now, ts, func(a *Alert) {
 		a.Limit, a.Threshold, a.Ratio = math.NaN(), math.NaN(), math.NaN()
 		if c == CondBreach {
@@ -471,8 +651,10 @@ func (e *Engine) evalWater(ss *stationState, rule *Rule, r *ingest.Reading, cach
 			continue
 		}
 		limit, below := waterLimit(it)
-		for _, ls := range rule.levels(0) {
-			c := ls.level.Cond(it.Ratio)
+		lv := e.levels(rule, 0)
+		for i := range lv.n {
+			ls := &lv.s[i]
+			c := ls.cond(it.Ratio)
 			thr := limit
 			if ls.warning {
 				if below {
@@ -511,7 +693,8 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 		interval = time.Minute
 	}
 	thr := rule.Limit.Value * interval.Seconds()
-	ls := rule.levels(thr)[0]
+	lv := e.levels(rule, thr)
+	ls := &lv.s[0]
 	var silent time.Duration
 	c := CondClear
 	if ss.arrived.IsZero() {
@@ -519,7 +702,7 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 		// except for an alert that was firing before a restart, which
 		// keeps firing until the station is heard from.
 		silent = now.Sub(e.start)
-		if a := e.alerts[alertKey{rule.index, ss.st.ID, "", ls.severity}]; a != nil && a.State == StateFiring {
+		if a := ss.alert(rule.index, "", ls.severity); a != nil && a.State == StateFiring {
 			c = CondHold
 			silent = now.Sub(a.LastSeen)
 		}
@@ -527,7 +710,10 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 		silent = now.Sub(ss.arrived)
 	}
 	if c != CondHold {
-		c = ls.level.Cond(silent.Seconds())
+		c = ls.cond(silent.Seconds())
+	}
+	if c != CondBreach && ss.alert(rule.index, "", ls.severity) == nil {
+		return ts // the common case, without the closure
 	}
 	return e.step(ss, rule, "", ls, c, silent.Seconds(), now, now, ts, func(a *Alert) {
 		a.Limit, a.Threshold, a.Ratio = thr, thr, silent.Seconds()/thr
@@ -540,16 +726,15 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 }
 
 // step runs the state machine of one alert and records the transition.
-func (e *Engine) step(ss *stationState, rule *Rule, param string, ls levelSpec, c Cond, v float64, at, now time.Time,
+func (e *Engine) step(ss *stationState, rule *Rule, param string, ls *levelSpec, c Cond, v float64, at, now time.Time,
 	ts []Transition, fill func(*Alert)) []Transition {
-	key := alertKey{rule.index, ss.st.ID, param, ls.severity}
-	a := e.alerts[key]
+	a := ss.alert(rule.index, param, ls.severity)
 	if a == nil {
 		if c != CondBreach {
 			return ts
 		}
 		a = e.newAlert(rule, ss.st, param, ls)
-		e.alerts[key] = a
+		e.addAlert(ss, alertKey{rule.index, ss.st.ID, param, ls.severity}, a)
 	}
 	prev := a.Episode
 	if !prev.EvalAt.IsZero() && at.Before(prev.EvalAt) {
@@ -578,7 +763,7 @@ func (e *Engine) step(ss *stationState, rule *Rule, param string, ls levelSpec, 
 	return append(ts, tr)
 }
 
-func (e *Engine) newAlert(rule *Rule, st *station.Station, param string, ls levelSpec) *Alert {
+func (e *Engine) newAlert(rule *Rule, st *station.Station, param string, ls *levelSpec) *Alert {
 	labels := make(map[string]string, len(rule.Labels)+5)
 	for k, v := range rule.Labels {
 		labels[k] = v
@@ -608,7 +793,7 @@ func (e *Engine) Tick(now time.Time) {
 			continue
 		}
 		for _, rule := range ss.rules {
-			if rule.Aggregate == AggStale {
+			if rule.agg == aggStale {
 				ts = e.evalStale(ss, rule, now, ts)
 			}
 		}

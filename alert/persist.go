@@ -178,9 +178,9 @@ func (e *Engine) marshalWindows(now time.Time) []byte {
 			sv := savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT}
 			if len(s.ring) > 0 && s.started {
 				sv.Width, sv.Cur = s.width, s.cur
-				for _, b := range s.ring {
-					if b.n > 0 && b.idx > s.cur-int64(len(s.ring)) && b.idx <= s.cur {
-						sv.Buckets = append(sv.Buckets, [3]float64{float64(b.idx), b.sum, float64(b.n)})
+				for i := range s.ring {
+					if b := s.bucketAt(i); b.n > 0 {
+						sv.Buckets = append(sv.Buckets, [3]float64{float64(s.cur - s.age(i)), b.sum, float64(b.n)})
 					}
 				}
 			}
@@ -251,16 +251,17 @@ func (e *Engine) loadAlerts(data []byte) error {
 			continue
 		}
 		var ls *levelSpec
-		for _, l := range rule.levels(0) {
-			if l.severity == sa.Severity {
-				ls = &l
+		lv := rule.levels(0)
+		for i := range lv.all() {
+			if lv.s[i].severity == sa.Severity {
+				ls = &lv.s[i]
 				break
 			}
 		}
 		if ls == nil {
 			continue
 		}
-		a := e.newAlert(rule, ss.st, sa.Param, *ls)
+		a := e.newAlert(rule, ss.st, sa.Param, ls)
 		a.Episode = Episode{State: state, ActiveAt: sa.ActiveAt, FiredAt: sa.FiredAt, EvalAt: sa.EvalAt, Value: float64(sa.Value)}
 		a.Limit, a.Threshold, a.Ratio = float64(sa.Limit), float64(sa.Threshold), float64(sa.Ratio)
 		a.Sent, a.LastSeen = sa.Sent, sa.LastSeen
@@ -268,7 +269,7 @@ func (e *Engine) loadAlerts(data []byte) error {
 		if sa.Flag != "" {
 			a.Flag = ingest.Flag(sa.Flag[0])
 		}
-		e.alerts[alertKey{rule.index, sa.Station, sa.Param, sa.Severity}] = a
+		e.addAlert(ss, alertKey{rule.index, sa.Station, sa.Param, sa.Severity}, a)
 		if state == StateFiring {
 			e.m.firing.WithLabelValues(a.Severity).Inc()
 		}
@@ -296,20 +297,25 @@ func (e *Engine) loadWindows(data []byte) error {
 			continue
 		}
 		s.lastT = sv.LastT
-		if s.size > 0 && sv.Width == s.width && len(sv.Buckets) > 0 {
+		// A cur whose start in seconds would overflow is not from us.
+		if s.size > 0 && sv.Width == s.width && len(sv.Buckets) > 0 && sv.Cur > math.MinInt64/s.width && sv.Cur < math.MaxInt64/s.width {
 			s.ensureRing()
-			s.cur, s.started = sv.Cur, true
+			clear(s.ring)
+			s.head = bucket{}
+			s.setCur(sv.Cur)
+			s.started = true
 			for _, b := range sv.Buckets {
 				idx := int64(b[0])
-				if idx <= s.cur-int64(len(s.ring)) || idx > s.cur {
+				if idx <= s.cur-s.size || idx > s.cur {
 					continue
 				}
-				*s.slot(idx) = bucket{idx: idx, sum: b[1], n: int64(b[2])}
+				*s.slot(idx) = bucket{sum: b[1], n: int64(b[2])}
 			}
 			s.recompute()
 		}
 		if y := sv.YTD; y != nil && s.ytd != nil {
-			*s.ytd = ytdAcc{y.Year, y.SumMeans, y.Days, y.Day, y.DaySum, y.DayN}
+			*s.ytd = ytdAcc{year: y.Year, sumMeans: y.SumMeans, days: y.Days, day: y.Day, dayYear: yearOfDay(y.Day),
+				daySum: y.DaySum, dayN: y.DayN}
 		}
 	}
 	for _, sr := range in.Recent {
@@ -322,6 +328,10 @@ func (e *Engine) loadWindows(data []byte) error {
 			ss.recent[i] = readingKey{sr.Times[i], ingest.Period(sr.Periods[i])}
 		}
 		ss.nRecent = sr.N
+		ss.maxRecent = math.MinInt64
+		for _, k := range ss.recent[:min(max(ss.nRecent, 0), recentReadings)] {
+			ss.maxRecent = max(ss.maxRecent, k.t)
+		}
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ type Rule struct {
 
 	// compiled by validate
 	index int
+	agg   aggKind
 	dir   Direction
 	flags [256]bool
 	tmpl  [2][2]*template.Template // [lang][summary, description]
@@ -402,6 +403,7 @@ func (r *Rule) validate() []error {
 		bad("aggregate", "%q is not one of instant, mean, ytd_mean, aqi, water_class, stale, flag", r.Aggregate)
 	}
 	agg := r.Aggregate
+	r.agg = agg.kind()
 
 	// param
 	switch agg {
@@ -671,30 +673,84 @@ func (r *Rule) applies(st *station.Station) bool {
 // levels returns the rule's levels for a limit: with warn_ratio the
 // approach level (warning) first, then the limit (rule severity). For water_class the
 // thresholds are ratios to the class limit (1 and warn_ratio).
-func (r *Rule) levels(limit float64) []levelSpec {
-	switch r.Aggregate {
-	case AggWaterClass:
-		limitLevel := levelSpec{r.Severity, Level{1, Above, r.Hysteresis}, false}
-		if r.WarnRatio == 0 {
-			return []levelSpec{limitLevel}
+func (r *Rule) levels(limit float64) levelSet {
+	var ls levelSet
+	switch r.agg {
+	case aggWaterClass:
+		if r.WarnRatio != 0 {
+			ls.add(SeverityWarning, Level{r.WarnRatio, Above, r.Hysteresis}, true)
 		}
-		return []levelSpec{{SeverityWarning, Level{r.WarnRatio, Above, r.Hysteresis}, true}, limitLevel}
-	case AggStale:
-		return []levelSpec{{r.Severity, Level{limit, Above, 0}, false}}
+		ls.add(r.Severity, Level{1, Above, r.Hysteresis}, false)
+		return ls
+	case aggStale:
+		ls.add(r.Severity, Level{limit, Above, 0}, false)
+		return ls
 	}
-	limitLevel := levelSpec{r.Severity, Level{limit, r.dir, r.Hysteresis}, false}
-	if r.WarnRatio == 0 {
-		return []levelSpec{limitLevel}
+	if r.WarnRatio != 0 {
+		thr := tidy(limit * r.WarnRatio)
+		if r.dir == Below {
+			thr = tidy(limit / r.WarnRatio)
+		}
+		ls.add(SeverityWarning, Level{thr, r.dir, r.Hysteresis}, true)
 	}
-	thr := tidy(limit * r.WarnRatio)
-	if r.dir == Below {
-		thr = tidy(limit / r.WarnRatio)
-	}
-	return []levelSpec{{SeverityWarning, Level{thr, r.dir, r.Hysteresis}, true}, limitLevel}
+	ls.add(r.Severity, Level{limit, r.dir, r.Hysteresis}, false)
+	return ls
 }
+
+// levelSet is a rule's one or two levels, by value: no allocation per
+// evaluation.
+type levelSet struct {
+	s [2]levelSpec
+	n int
+}
+
+func (ls *levelSet) add(severity string, l Level, warning bool) {
+	ls.s[ls.n] = levelSpec{severity: severity, level: l, warning: warning, resolve: l.resolvePoint()}
+	ls.n++
+}
+
+func (ls *levelSet) all() []levelSpec { return ls.s[:ls.n] }
 
 type levelSpec struct {
 	severity string
 	level    Level
 	warning  bool
+	resolve  float64 // level.resolvePoint(), computed once
+}
+
+// cond is level.Cond(v).
+func (ls *levelSpec) cond(v float64) Cond { return ls.level.condAt(v, ls.resolve) }
+
+// aggKind is Aggregate as a small integer, for the evaluation loops.
+type aggKind uint8
+
+const (
+	aggUnknown aggKind = iota
+	aggInstant
+	aggMean
+	aggYTDMean
+	aggAQI
+	aggWaterClass
+	aggStale
+	aggFlag
+)
+
+func (a Aggregate) kind() aggKind {
+	switch a {
+	case AggInstant:
+		return aggInstant
+	case AggMean:
+		return aggMean
+	case AggYTDMean:
+		return aggYTDMean
+	case AggAQI:
+		return aggAQI
+	case AggWaterClass:
+		return aggWaterClass
+	case AggStale:
+		return aggStale
+	case AggFlag:
+		return aggFlag
+	}
+	return aggUnknown
 }

@@ -59,7 +59,8 @@ func TestShippedRules(t *testing.T) {
 		if !ok || limit != tt.limit {
 			t.Errorf("%s at %v: limit %v, want %v", tt.rule, tt.at.Year(), limit, tt.limit)
 		}
-		ls := r.levels(limit)
+		lv := r.levels(limit)
+		ls := lv.all()
 		if tt.warn != 0 && (len(ls) != 2 || ls[0].level.Threshold != tt.warn || ls[0].severity != "warning") {
 			t.Errorf("%s: levels %+v, want a warning at %v", tt.rule, ls, tt.warn)
 		}

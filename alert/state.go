@@ -96,12 +96,24 @@ type Level struct {
 // Cond classifies v. The threshold itself is not a breach: a limit is the
 // highest (for Below, the lowest) compliant value, as in GB 3095 and
 // GB 3838.
-func (l Level) Cond(v float64) Cond {
+func (l Level) Cond(v float64) Cond { return l.condAt(v, l.resolvePoint()) }
+
+// resolvePoint is where a firing alert resolves: the threshold less
+// (Above) or plus (Below) the hysteresis band.
+func (l Level) resolvePoint() float64 {
+	if l.Direction == Below {
+		return tidy(l.Threshold * (1 + l.Hysteresis))
+	}
+	return tidy(l.Threshold * (1 - l.Hysteresis))
+}
+
+// condAt is Cond with the resolve point given.
+func (l Level) condAt(v, resolve float64) Cond {
 	if l.Direction == Below {
 		switch {
 		case v < l.Threshold:
 			return CondBreach
-		case v < tidy(l.Threshold*(1+l.Hysteresis)):
+		case v < resolve:
 			return CondHold
 		}
 		return CondClear
@@ -109,7 +121,7 @@ func (l Level) Cond(v float64) Cond {
 	switch {
 	case v > l.Threshold:
 		return CondBreach
-	case v > tidy(l.Threshold*(1-l.Hysteresis)):
+	case v > resolve:
 		return CondHold
 	}
 	return CondClear

@@ -14,25 +14,37 @@ import (
 // covers the window length, give or take the newest bucket's unfilled
 // part.
 type series struct {
-	width   int64 // bucket width in seconds
-	size    int64 // ring length; the ring is allocated at the first value
-	ring    []bucket
-	cur     int64 // index of the newest bucket (unix seconds / width)
-	started bool
-	lastT   time.Time // the latest event time added: the series' clock
-	wins    []*winAcc
-	ytd     *ytdAcc
+	lastT    time.Time // the latest event time added: the series' clock
+	width    int64     // bucket width in seconds
+	size     int64     // ring length; the ring is allocated at the first value
+	cur      int64     // index of the newest bucket (unix seconds / width)
+	curSlot  int64     // ring slot of cur
+	curStart int64     // unix seconds at which bucket cur starts
+	started  bool
+	// head is bucket cur; its ring slot is unused until advance stores it,
+	// so that in-order values do not touch the ring (a cache miss each).
+	head bucket
+	ring []bucket
+	wins []winAcc
+	ytd  *ytdAcc
+	// Storage for wins and ytd, in the same allocation.
+	winsBuf [2]winAcc
+	ytdBuf  ytdAcc
 }
 
+// bucket is one slot of the ring. It holds no index: slot i always holds
+// the one bucket of the window (cur−size, cur] that maps to i (advance
+// empties the slots of buckets entering the window), which keeps it at 16
+// bytes.
 type bucket struct {
-	idx int64
 	sum float64
 	n   int64
 }
 
 type winAcc struct {
 	window time.Duration
-	size   int64 // buckets
+	secs   float64 // window.Seconds()
+	size   int64   // buckets
 	sum    float64
 	n      int64
 }
@@ -41,6 +53,7 @@ type winAcc struct {
 // current calendar year.
 type ytdAcc struct {
 	year     int     // year of the closed days in sumMeans
+	dayYear  int     // yearOfDay(day), cached: value runs for every value
 	sumMeans float64 // sum of the closed days' means
 	days     int
 	day      int64 // current (open) day: days since 1970-01-01 CST
@@ -84,12 +97,13 @@ func bucketWidth(windows []time.Duration) int64 {
 // ytd, a year-to-date accumulator.
 func newSeries(windows []time.Duration, ytd bool) *series {
 	s := &series{}
+	s.wins = s.winsBuf[:0]
 	if len(windows) > 0 {
 		s.width = bucketWidth(windows)
 		var maxSize int64
 		for _, w := range windows {
 			size := int64(w/time.Second) / s.width
-			s.wins = append(s.wins, &winAcc{window: w, size: size})
+			s.wins = append(s.wins, winAcc{window: w, secs: w.Seconds(), size: size})
 			maxSize = max(maxSize, size)
 		}
 		// Allocated at the first value: a registry of thousands of
@@ -97,7 +111,8 @@ func newSeries(windows []time.Duration, ytd bool) *series {
 		s.size = maxSize
 	}
 	if ytd {
-		s.ytd = &ytdAcc{day: -1 << 62}
+		s.ytdBuf = ytdAcc{day: -1 << 62}
+		s.ytd = &s.ytdBuf
 	}
 	return s
 }
@@ -113,15 +128,42 @@ func floorDiv(a, b int64) int64 {
 func (s *series) ensureRing() {
 	if s.ring == nil && s.size > 0 {
 		s.ring = make([]bucket, s.size)
-		for i := range s.ring {
-			s.ring[i].idx = -1
-		}
 	}
 }
 
+// setCur makes idx the newest bucket.
+func (s *series) setCur(idx int64) {
+	s.cur, s.curStart = idx, idx*s.width
+	s.curSlot = ((idx % s.size) + s.size) % s.size
+}
+
+// slot is the bucket of idx, which must be in the window (cur−size, cur].
 func (s *series) slot(idx int64) *bucket {
-	n := int64(len(s.ring))
-	return &s.ring[((idx%n)+n)%n]
+	if idx == s.cur {
+		return &s.head
+	}
+	i := s.curSlot - (s.cur - idx)
+	if i < 0 {
+		i += s.size
+	}
+	return &s.ring[i]
+}
+
+// bucketAt is the bucket in ring slot i.
+func (s *series) bucketAt(i int) *bucket {
+	if int64(i) == s.curSlot {
+		return &s.head
+	}
+	return &s.ring[i]
+}
+
+// age is how many buckets slot i is behind cur.
+func (s *series) age(i int) int64 {
+	a := s.curSlot - int64(i)
+	if a < 0 {
+		a += s.size
+	}
+	return a
 }
 
 // add adds one N value at event time t. It returns false when t is too
@@ -133,22 +175,24 @@ func (s *series) add(t time.Time, v float64) bool {
 	}
 	if s.size > 0 {
 		s.ensureRing()
-		idx := floorDiv(t.Unix(), s.width)
+		sec := t.Unix()
+		idx := s.cur
+		if d := sec - s.curStart; !s.started || d < 0 || d >= s.width {
+			idx = floorDiv(sec, s.width)
+		}
 		if !s.started {
-			s.cur, s.started = idx, true
+			s.setCur(idx)
+			s.started = true
 		}
 		if idx > s.cur {
 			s.advance(idx)
 		}
-		if idx > s.cur-int64(len(s.ring)) {
+		if idx > s.cur-s.size {
 			b := s.slot(idx)
-			if b.idx != idx {
-				*b = bucket{idx: idx}
-			}
 			b.sum += v
 			b.n++
-			for _, w := range s.wins {
-				if idx > s.cur-w.size {
+			for i := range s.wins {
+				if w := &s.wins[i]; idx > s.cur-w.size {
 					w.sum += v
 					w.n++
 				}
@@ -165,32 +209,48 @@ func (s *series) add(t time.Time, v float64) bool {
 // advance moves the newest bucket to idx and recomputes every window's
 // totals from the ring (exact: no drift from running subtraction).
 func (s *series) advance(idx int64) {
-	s.cur = idx
+	s.ring[s.curSlot] = s.head
+	from := max(s.cur+1, idx-s.size+1)
+	s.setCur(idx)
+	// The slots of the buckets entering the window hold ones leaving it.
+	for j := from; j <= idx; j++ {
+		*s.slot(j) = bucket{}
+	}
 	s.recompute()
 }
 
+// recompute sums each window's buckets afresh, in ring order as always
+// (the same float rounding): the window's slots are the range ending at
+// curSlot, wrapped.
 func (s *series) recompute() {
-	for _, w := range s.wins {
-		w.sum, w.n = 0, 0
-	}
-	for i := range s.ring {
-		b := &s.ring[i]
-		if b.n == 0 || b.idx > s.cur || b.idx <= s.cur-int64(len(s.ring)) {
-			continue
-		}
-		for _, w := range s.wins {
-			if b.idx > s.cur-w.size {
-				w.sum += b.sum
-				w.n += b.n
-			}
+	s.ring[s.curSlot] = s.head // the ring holds head only while summing
+	for j := range s.wins {
+		w := &s.wins[j]
+		lo := s.curSlot - w.size + 1
+		if lo >= 0 {
+			w.sum, w.n = sumBuckets(0, 0, s.ring[lo:s.curSlot+1])
+		} else {
+			w.sum, w.n = sumBuckets(0, 0, s.ring[:s.curSlot+1])
+			w.sum, w.n = sumBuckets(w.sum, w.n, s.ring[lo+s.size:])
 		}
 	}
+}
+
+func sumBuckets(sum float64, n int64, bs []bucket) (float64, int64) {
+	for i := range bs {
+		if b := &bs[i]; b.n != 0 {
+			sum += b.sum
+			n += b.n
+		}
+	}
+	return sum, n
 }
 
 // mean returns the rolling mean over window, and the share of the window
 // its values cover when each counts for interval.
 func (s *series) mean(window, interval time.Duration) (mean, coverage float64, ok bool) {
-	for _, w := range s.wins {
+	for i := range s.wins {
+		w := &s.wins[i]
 		if w.window != window {
 			continue
 		}
@@ -200,7 +260,7 @@ func (s *series) mean(window, interval time.Duration) (mean, coverage float64, o
 		if interval <= 0 {
 			interval = time.Minute
 		}
-		cov := float64(w.n) * interval.Seconds() / window.Seconds()
+		cov := float64(w.n) * interval.Seconds() / w.secs
 		return w.sum / float64(w.n), min(cov, 1), true
 	}
 	return 0, 0, false
@@ -221,6 +281,7 @@ func (y *ytdAcc) add(t time.Time, v float64) bool {
 	case d > y.day:
 		y.closeDay()
 		y.day, y.daySum, y.dayN = d, 0, 0
+		y.dayYear = yearOfDay(d)
 	}
 	y.daySum += v
 	y.dayN++
@@ -231,7 +292,7 @@ func (y *ytdAcc) closeDay() {
 	if y.dayN == 0 {
 		return
 	}
-	if yr := yearOfDay(y.day); yr != y.year {
+	if yr := y.dayYear; yr != y.year {
 		y.year, y.sumMeans, y.days = yr, 0, 0
 	}
 	y.sumMeans += y.daySum / float64(y.dayN)
@@ -244,7 +305,7 @@ func (y *ytdAcc) value() (mean float64, days int, ok bool) {
 	sum, n := 0.0, 0
 	if y.dayN > 0 {
 		sum, n = y.daySum/float64(y.dayN), 1
-		if yearOfDay(y.day) == y.year {
+		if y.dayYear == y.year {
 			sum += y.sumMeans
 			n += y.days
 		}
