@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -62,6 +63,9 @@ type walConfig struct {
 	// MaxSizeMB bounds the unwritten backlog; at the bound envpipe stops
 	// acking (the broker queues) instead of dropping. 0 = unbounded.
 	MaxSizeMB int64 `yaml:"max_size_mb"`
+	// CommitInterval is the least time between two fsyncs: it bounds their
+	// rate (and CPU) under load, adding at most that much to ack latency.
+	CommitInterval time.Duration `yaml:"commit_interval"`
 }
 
 type deadLetterConfig struct {
@@ -78,7 +82,7 @@ func defaultConfig() config {
 		HTTP:       httpConfig{Listen: "127.0.0.1:9274"},
 		MQTT:       mqtt.DefaultConfig(),
 		InfluxDB:   influx.DefaultConfig(),
-		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64},
+		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64, CommitInterval: 10 * time.Millisecond},
 		Validation: station.DefaultValidation(),
 		DeadLetter: deadLetterConfig{Path: "data/deadletter.jsonl", MaxSizeMB: 64, InfluxPath: "data/deadletter-influx.lp"},
 		Derive:     derive.DefaultConfig(),
@@ -226,6 +230,9 @@ func (c *config) validate() []error {
 	}
 	if c.WAL.SegmentSizeMB <= 0 || c.WAL.SegmentSizeMB > 1024 {
 		bad("wal.segment_size_mb", "%d is not in 1..1024", c.WAL.SegmentSizeMB)
+	}
+	if c.WAL.CommitInterval < 0 || c.WAL.CommitInterval > time.Second {
+		bad("wal.commit_interval", "%s is not in 0..1s", c.WAL.CommitInterval)
 	}
 	if c.WAL.MaxSizeMB < 0 {
 		bad("wal.max_size_mb", "must not be negative")

@@ -62,9 +62,10 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 		return fmt.Errorf("create wal dir: %w", err)
 	}
 	log, err := wal.Open(cfg.WAL.Dir, wal.Options{
-		SegmentSize: cfg.WAL.SegmentSizeMB << 20,
-		MaxSize:     cfg.WAL.MaxSizeMB << 20,
-		Logger:      logger.With("component", "wal"),
+		SegmentSize:    cfg.WAL.SegmentSizeMB << 20,
+		MaxSize:        cfg.WAL.MaxSizeMB << 20,
+		CommitInterval: cfg.WAL.CommitInterval,
+		Logger:         logger.With("component", "wal"),
 	})
 	if err != nil {
 		return fmt.Errorf("open wal: %w", err)

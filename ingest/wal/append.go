@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Append copies rec into the pending group and returns; it does not wait for
@@ -82,12 +83,23 @@ func (w *WAL) Append(ctx context.Context, rec []byte, done func(error)) error {
 // the next one.
 func (w *WAL) run() {
 	defer close(w.stopped)
+	var lastStart time.Time
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 	for {
 		select {
 		case <-w.kick:
 		case <-w.closing:
 		}
 		for {
+			if d := w.opts.CommitInterval - time.Since(lastStart); d > 0 {
+				pause.Reset(d)
+				select {
+				case <-pause.C:
+				case <-w.closing:
+					pause.Stop()
+				}
+			}
 			w.mu.Lock()
 			g := w.cur
 			if len(g.dones) == 0 {
@@ -100,6 +112,7 @@ func (w *WAL) run() {
 				}
 				break
 			}
+			lastStart = time.Now()
 			w.cur, w.spare = w.spare, nil
 			w.writing = g
 			w.inflight = int64(len(g.buf))

@@ -32,6 +32,13 @@ type Options struct {
 	// records not yet fsynced); Append blocks while it would exceed it.
 	// 0 means unlimited.
 	MaxSize int64
+	// CommitInterval is the least time between the starts of two group
+	// commits; records appended meanwhile join the next group. It bounds
+	// the fsync rate, whose CPU cost on some filesystems exceeds the rest
+	// of a record's handling, at the price of up to that much
+	// acknowledgement latency. 0 starts a commit as soon as the previous
+	// one ends.
+	CommitInterval time.Duration
 	// Logger receives recovery and I/O failure reports; nil discards them.
 	Logger *slog.Logger
 	// Now stamps records with their append time; default time.Now.

@@ -931,3 +931,41 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatalf("%.1f records per fsync, want group commit to batch far more", perFsync)
 	}
 }
+
+func TestCommitIntervalBoundsTheFsyncRate(t *testing.T) {
+	for _, tc := range []struct {
+		interval  time.Duration
+		maxFsyncs uint64 // over the run below
+	}{
+		{0, 0},                     // unbounded: only reported
+		{50 * time.Millisecond, 8}, // 300 ms of appends: at most 300/50 + 2
+	} {
+		t.Run(tc.interval.String(), func(t *testing.T) {
+			w := openT(t, t.TempDir(), Options{CommitInterval: tc.interval})
+			var done atomic.Int64
+			n := 0
+			for start := time.Now(); time.Since(start) < 300*time.Millisecond; n++ {
+				if err := w.Append(context.Background(), []byte("reading"), func(err error) {
+					if err == nil {
+						done.Add(1)
+					}
+				}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for done.Load() < int64(n) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if got := done.Load(); got != int64(n) {
+				t.Fatalf("%d of %d appends made durable", got, n)
+			}
+			f := w.Stats().Fsyncs
+			t.Logf("%d records, %d fsyncs", n, f)
+			if tc.maxFsyncs > 0 && f > tc.maxFsyncs {
+				t.Errorf("%d fsyncs with a %s commit interval, want at most %d", f, tc.interval, tc.maxFsyncs)
+			}
+		})
+	}
+}
