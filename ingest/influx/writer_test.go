@@ -31,6 +31,11 @@ type fakeInflux struct {
 }
 
 func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/write" || q.Get("bucket") == "" || q.Get("precision") != "ns" {
+		w.WriteHeader(404) // not the v2 write API as InfluxDB serves it
+		return
+	}
 	var body io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
