@@ -28,18 +28,22 @@ type config struct {
 	// MemoryLimitMB is Go's soft memory limit (as GOMEMLIMIT): the garbage
 	// collector works harder rather than let the heap grow past it. 0 keeps
 	// the runtime's default (or $GOMEMLIMIT).
-	MemoryLimitMB int64                    `yaml:"memory_limit_mb"`
-	Log           logConfig                `yaml:"log"`
-	HTTP          httpConfig               `yaml:"http"`
-	MQTT          mqtt.Config              `yaml:"mqtt"`
-	InfluxDB      influx.Config            `yaml:"influxdb"`
-	WAL           walConfig                `yaml:"wal"`
-	Validation    station.ValidationConfig `yaml:"validation"`
-	DeadLetter    deadLetterConfig         `yaml:"dead_letter"`
-	Derive        derive.Config            `yaml:"derive"`
-	Alert         alert.Config             `yaml:"alert"`
-	Notify        notify.Config            `yaml:"notify"`
-	HJ212         hj212srv.Config          `yaml:"hj212"`
+	MemoryLimitMB int64 `yaml:"memory_limit_mb"`
+	// MaxProcs caps the cores Go runs envpipe's goroutines on (as
+	// GOMAXPROCS). 0 keeps the runtime's default: every core, or the
+	// container's CPU limit (or $GOMAXPROCS).
+	MaxProcs   int                      `yaml:"max_procs"`
+	Log        logConfig                `yaml:"log"`
+	HTTP       httpConfig               `yaml:"http"`
+	MQTT       mqtt.Config              `yaml:"mqtt"`
+	InfluxDB   influx.Config            `yaml:"influxdb"`
+	WAL        walConfig                `yaml:"wal"`
+	Validation station.ValidationConfig `yaml:"validation"`
+	DeadLetter deadLetterConfig         `yaml:"dead_letter"`
+	Derive     derive.Config            `yaml:"derive"`
+	Alert      alert.Config             `yaml:"alert"`
+	Notify     notify.Config            `yaml:"notify"`
+	HJ212      hj212srv.Config          `yaml:"hj212"`
 
 	dir       string         // the config file's directory; relative paths start there
 	rules     *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
@@ -207,6 +211,9 @@ func (c *config) validate() []error {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.MaxProcs < 0 {
+		bad("max_procs", "must not be negative")
 	}
 	if c.MemoryLimitMB < 0 {
 		bad("memory_limit_mb", "must not be negative")

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -49,6 +50,9 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	logger := newLogger(cfg.Log, logOut)
 	if cfg.MemoryLimitMB > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimitMB << 20)
+	}
+	if cfg.MaxProcs > 0 && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(cfg.MaxProcs)
 	}
 	logger.Info("starting envpipe", "version", version, "config", configPath, "stations", reg.Len())
 	for _, r := range cfg.idleRules {
