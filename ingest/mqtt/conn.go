@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -89,6 +90,10 @@ func (b *bufferedConn) flusher() {
 		case <-b.done:
 			return
 		}
+		// Acks come in runs (a WAL group commit releases hundreds): let
+		// the goroutines queueing them run first, so one write carries
+		// more of them.
+		runtime.Gosched()
 		if !b.flushOnce() {
 			return
 		}
