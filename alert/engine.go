@@ -1023,6 +1023,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	e.Tick(e.now())
+	var lastSave time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -1030,13 +1031,30 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.disp.stop(5 * time.Second)
 			return nil
 		case <-e.saveKick:
+			// Every save writes every active alert: in a network-wide
+			// episode, batches of transitions arriving back to back are
+			// saved together, at most one file every minSaveGap.
+			if d := minSaveGap - time.Since(lastSave); d > 0 {
+				gap := time.NewTimer(d)
+				select {
+				case <-ctx.Done():
+					gap.Stop()
+					continue
+				case <-gap.C:
+				}
+			}
 			e.saveAndNotify()
+			lastSave = time.Now()
 		case <-t.C:
 			e.Tick(e.now())
 			e.saveAndNotify()
 		}
 	}
 }
+
+// minSaveGap is the least time between two saves of the alert state
+// prompted by transitions; it delays a notification by at most that much.
+const minSaveGap = 100 * time.Millisecond
 
 // Flush saves the alert state and the windows now, and hands pending
 // notifications to the notifiers.

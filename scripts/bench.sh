@@ -8,7 +8,7 @@
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
 # "throughput-1k throughput-10k steady". The steady scenario samples RSS
 # every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
-# 10-minute flat-memory run.
+# 10-minute flat-memory run. BENCH_TEMPLATE replaces configs/bench.yaml.tmpl.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -36,7 +36,7 @@ scenario() { # name envbench-args...
 	start_influxd "$out/servers/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT"
 	sed -e "s|@MQTT_URL@|tcp://127.0.0.1:$MQTT_PORT|" -e "s|@INFLUX_URL@|http://127.0.0.1:$INFLUX_PORT|" \
 		-e "s|@CLIENT_ID@|envpipe-bench|" -e "s|@WORK@|$out/servers/envpipe|" \
-		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" configs/bench.yaml.tmpl >"$out/envpipe.yaml"
+		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" "${BENCH_TEMPLATE:-configs/bench.yaml.tmpl}" >"$out/envpipe.yaml"
 	bin/envpipe run -config "$out/envpipe.yaml" -stations configs/bench-stations.yaml -rules configs/rules.yaml >"$out/$name.envpipe.log" 2>&1 &
 	local epid=$!
 	pids+=($epid)
