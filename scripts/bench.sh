@@ -27,9 +27,9 @@ pids=()
 trap 'stop_all' EXIT INT TERM
 
 SCENARIOS=${BENCH_SCENARIOS:-throughput-1k throughput-10k steady}
-scenario() { # name envbench-args...
-	local name=$1
-	shift
+scenario() { # name stations-file envbench-args...
+	local name=$1 stations=$2
+	shift 2
 	case " $SCENARIOS " in *" $name "*) ;; *) return 0 ;; esac
 	rm -rf "$out/servers"
 	start_mosquitto "$out/servers/mosquitto" "$MQTT_PORT" ""
@@ -37,7 +37,7 @@ scenario() { # name envbench-args...
 	sed -e "s|@MQTT_URL@|tcp://127.0.0.1:$MQTT_PORT|" -e "s|@INFLUX_URL@|http://127.0.0.1:$INFLUX_PORT|" \
 		-e "s|@CLIENT_ID@|envpipe-bench|" -e "s|@WORK@|$out/servers/envpipe|" \
 		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" "${BENCH_TEMPLATE:-configs/bench.yaml.tmpl}" >"$out/envpipe.yaml"
-	bin/envpipe run -config "$out/envpipe.yaml" -stations configs/bench-stations.yaml -rules configs/rules.yaml >"$out/$name.envpipe.log" 2>&1 &
+	bin/envpipe run -config "$out/envpipe.yaml" -stations "$stations" -rules configs/rules.yaml >"$out/$name.envpipe.log" 2>&1 &
 	local epid=$!
 	pids+=($epid)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -47,7 +47,7 @@ scenario() { # name envbench-args...
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
-scenario throughput-1k -n "$N" -stations 1000
-scenario throughput-10k -n "$N" -stations 10000 -prefix zz-bench- -digits 5
-scenario steady -rate "$RATE" -duration "$DURATION" -stations 1000
+scenario throughput-1k configs/bench-stations.yaml -n "$N" -stations 1000
+scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5
+scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
 echo "results in $out"
