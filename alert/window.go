@@ -13,6 +13,19 @@ import (
 // 1 h one 5-minute buckets (96), a 1 h window alone 1-minute ones. A window's mean is over the buckets (cur−size, cur]: it
 // covers the window length, give or take the newest bucket's unfilled
 // part.
+//
+// A window's coverage is the time its values span, each value counting
+// for the station's reporting interval but no bucket for more than has
+// passed: a station reporting faster than its interval is not credited
+// more time than its data cover. A bucket of width W holding n values
+// covers min(n × interval, W) when interval ≤ W; when interval > W
+// (hourly data in 30-minute buckets) a non-empty bucket covers itself and
+// the following buckets up to the next non-empty one, at most
+// ⌈interval / W⌉ buckets in all (the newest covers them all, past the
+// window's end). Each window keeps its covered total beside its sum and
+// n; it needs the interval, which the first mean call supplies (covIv;
+// until then add keeps no total), and mean recounts the totals when the
+// interval changes.
 type series struct {
 	lastT    time.Time // the latest event time added: the series' clock
 	width    int64     // bucket width in seconds
@@ -21,6 +34,13 @@ type series struct {
 	curSlot  int64     // ring slot of cur
 	curStart int64     // unix seconds at which bucket cur starts
 	started  bool
+	// covIv is the interval the windows' covered totals count each value
+	// for (0: not yet known). If covIv ≤ width, a bucket of covCap or
+	// more values covers its whole width; if covIv > width, covSpan is
+	// ⌈covIv / width⌉ (else 0).
+	covIv   time.Duration
+	covCap  int64
+	covSpan int64
 	// head is bucket cur; its ring slot is unused until advance stores it,
 	// so that in-order values do not touch the ring (a cache miss each).
 	head bucket
@@ -43,10 +63,11 @@ type bucket struct {
 
 type winAcc struct {
 	window time.Duration
-	secs   float64 // window.Seconds()
-	size   int64   // buckets
+	size   int64 // buckets
 	sum    float64
 	n      int64
+	// covered is the time the window's buckets cover (see series).
+	covered time.Duration
 }
 
 // ytdAcc accumulates daily means (days of China Standard Time) of the
@@ -103,7 +124,7 @@ func newSeries(windows []time.Duration, ytd bool) *series {
 		var maxSize int64
 		for _, w := range windows {
 			size := int64(w/time.Second) / s.width
-			s.wins = append(s.wins, winAcc{window: w, secs: w.Seconds(), size: size})
+			s.wins = append(s.wins, winAcc{window: w, size: size})
 			maxSize = max(maxSize, size)
 		}
 		// Allocated at the first value: a registry of thousands of
@@ -189,12 +210,17 @@ func (s *series) add(t time.Time, v float64) bool {
 		}
 		if idx > s.cur-s.size {
 			b := s.slot(idx)
+			dc := s.covers(b.n+1) - s.covers(b.n)
+			if b.n == 0 && s.covSpan > 0 {
+				s.spanAdd(idx)
+			}
 			b.sum += v
 			b.n++
 			for i := range s.wins {
 				if w := &s.wins[i]; idx > s.cur-w.size {
 					w.sum += v
 					w.n++
+					w.covered += dc
 				}
 			}
 			used = true
@@ -228,26 +254,128 @@ func (s *series) recompute() {
 		w := &s.wins[j]
 		lo := s.curSlot - w.size + 1
 		if lo >= 0 {
-			w.sum, w.n = sumBuckets(0, 0, s.ring[lo:s.curSlot+1])
+			w.sum, w.n, w.covered = s.sumBuckets(0, 0, 0, s.ring[lo:s.curSlot+1])
 		} else {
-			w.sum, w.n = sumBuckets(0, 0, s.ring[:s.curSlot+1])
-			w.sum, w.n = sumBuckets(w.sum, w.n, s.ring[lo+s.size:])
+			w.sum, w.n, w.covered = s.sumBuckets(0, 0, 0, s.ring[:s.curSlot+1])
+			w.sum, w.n, w.covered = s.sumBuckets(w.sum, w.n, w.covered, s.ring[lo+s.size:])
+		}
+		if s.covSpan > 0 {
+			w.covered = s.spanCovered(w.size)
 		}
 	}
 }
 
-func sumBuckets(sum float64, n int64, bs []bucket) (float64, int64) {
+func (s *series) sumBuckets(sum float64, n int64, cov time.Duration, bs []bucket) (float64, int64, time.Duration) {
 	for i := range bs {
 		if b := &bs[i]; b.n != 0 {
 			sum += b.sum
 			n += b.n
+			cov += s.covers(b.n)
 		}
 	}
-	return sum, n
+	return sum, n, cov
+}
+
+// covers is the time a bucket of n values covers when covIv ≤ width:
+// min(n × covIv, width). It is the whole width, whatever n, while covIv
+// is unknown or covSpan applies (covCap 0), so that add's increments are 0.
+func (s *series) covers(n int64) time.Duration {
+	if n >= s.covCap {
+		return time.Duration(s.width) * time.Second
+	}
+	return time.Duration(n) * s.covIv
+}
+
+// spanCovered is the time covered by the newest size buckets when
+// covIv > width: each non-empty bucket covers the buckets up to the next
+// non-empty one, at most covSpan.
+func (s *series) spanCovered(size int64) time.Duration {
+	var c int64
+	next := s.cur + s.covSpan // none: the newest covers covSpan
+	for k := s.cur; k > s.cur-size; k-- {
+		if s.slot(k).n != 0 {
+			c += min(s.covSpan, next-k)
+			next = k
+		}
+	}
+	return time.Duration(c) * time.Duration(s.width) * time.Second
+}
+
+// spanAdd updates the covered totals when covIv > width and bucket idx,
+// empty until now, gets its first value: idx now covers up to the next
+// non-empty bucket q, and the previous non-empty bucket p only up to idx.
+// Buckets more than covSpan away change nothing.
+func (s *series) spanAdd(idx int64) {
+	k := s.covSpan
+	p, hasP := int64(0), false
+	for j := idx - 1; j >= max(idx-k+1, s.cur-s.size+1); j-- {
+		if s.slot(j).n != 0 {
+			p, hasP = j, true
+			break
+		}
+	}
+	q := idx + k // none within covSpan
+	for j := idx + 1; j <= min(idx+k-1, s.cur); j++ {
+		if s.slot(j).n != 0 {
+			q = j
+			break
+		}
+	}
+	own, dp := min(k, q-idx), int64(0)
+	if hasP {
+		dp = (idx - p) - min(k, q-p)
+	}
+	width := time.Duration(s.width) * time.Second
+	for i := range s.wins {
+		w := &s.wins[i]
+		if idx <= s.cur-w.size {
+			continue
+		}
+		d := own
+		if hasP && p > s.cur-w.size {
+			d += dp
+		}
+		w.covered += time.Duration(d) * width
+	}
+}
+
+// setInterval makes the windows' covered totals count each value for iv
+// and recounts them from the ring (the sums are left as they are).
+func (s *series) setInterval(iv time.Duration) {
+	width := time.Duration(s.width) * time.Second
+	s.covIv, s.covCap, s.covSpan = iv, 0, 0
+	if iv <= width {
+		s.covCap = int64(width / iv) // n × iv ≥ width from covCap on
+		if width%iv != 0 {
+			s.covCap++
+		}
+	} else {
+		s.covSpan = int64(iv / width)
+		if iv%width != 0 {
+			s.covSpan++
+		}
+		// Beyond the ring the newest bucket covers every window anyway
+		// (and the totals stay far from overflow).
+		s.covSpan = min(s.covSpan, s.size)
+	}
+	for j := range s.wins {
+		w := &s.wins[j]
+		if s.covSpan > 0 {
+			w.covered = s.spanCovered(w.size)
+			continue
+		}
+		w.covered = 0
+		for k := s.cur - w.size + 1; k <= s.cur; k++ {
+			if b := s.slot(k); b.n != 0 {
+				w.covered += s.covers(b.n)
+			}
+		}
+	}
 }
 
 // mean returns the rolling mean over window, and the share of the window
-// its values cover when each counts for interval.
+// its values cover (see series) when each counts for interval (the
+// station's reporting interval; 1 minute if not positive).
 func (s *series) mean(window, interval time.Duration) (mean, coverage float64, ok bool) {
 	for i := range s.wins {
 		w := &s.wins[i]
@@ -260,7 +388,10 @@ func (s *series) mean(window, interval time.Duration) (mean, coverage float64, o
 		if interval <= 0 {
 			interval = time.Minute
 		}
-		cov := float64(w.n) * interval.Seconds() / w.secs
+		if interval != s.covIv {
+			s.setInterval(interval)
+		}
+		cov := float64(w.covered) / float64(w.window)
 		return w.sum / float64(w.n), min(cov, 1), true
 	}
 	return 0, 0, false

@@ -1,9 +1,11 @@
 package alert
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -94,6 +96,38 @@ func (r *refSeries) recompute() {
 	}
 }
 
+// coverage is the share of window w its buckets cover when each value
+// counts for iv, worked out afresh from the live buckets: a bucket of
+// width W covers min(n × iv, W) if iv ≤ W; if iv > W, itself and the
+// buckets up to the next non-empty one, at most ⌈iv / W⌉ in all.
+func (r *refSeries) coverage(w refWin, iv time.Duration) float64 {
+	if iv <= 0 {
+		iv = time.Minute
+	}
+	W, ivs := float64(r.width), iv.Seconds()
+	span := math.Ceil(ivs / W)
+	var live []refBucket // in the window, by index
+	for _, b := range r.ring {
+		if b.n > 0 && b.idx > r.cur-w.size && b.idx <= r.cur {
+			live = append(live, b)
+		}
+	}
+	slices.SortFunc(live, func(a, b refBucket) int { return cmp.Compare(a.idx, b.idx) })
+	covered := 0.0
+	for i, b := range live {
+		if ivs <= W {
+			covered += min(float64(b.n)*ivs, W)
+			continue
+		}
+		n := span
+		if i+1 < len(live) {
+			n = min(n, float64(live[i+1].idx-b.idx))
+		}
+		covered += n * W
+	}
+	return min(covered/w.window.Seconds(), 1)
+}
+
 // buckets lists the live buckets in ring order, as the windows file has
 // them.
 func (r *refSeries) buckets() [][3]float64 {
@@ -114,13 +148,21 @@ func TestSeriesMatchesTheReferenceRingBitForBit(t *testing.T) {
 		{8 * time.Hour, 24 * time.Hour},
 		{time.Hour, 24 * time.Hour},
 	}
+	// Station intervals: below, at and above every bucket width, dividing
+	// it or not; 0 stands for 1 minute.
+	intervals := []time.Duration{0, time.Second, 7 * time.Second, time.Minute, 7 * time.Minute,
+		10 * time.Minute, 30 * time.Minute, 45 * time.Minute, time.Hour, 4 * time.Hour, 30 * time.Hour}
 	rng := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	for _, windows := range sets {
 		for run := range 20 {
 			s, ref := newSeries(windows, false), newRefSeries(windows)
 			at := t0
+			iv := intervals[run%len(intervals)]
 			for i := range 3000 {
+				if i%500 == 250 { // now and then the station's interval changes
+					iv = intervals[rng.IntN(len(intervals))]
+				}
 				// Mostly in order; now and then late, a gap or a jump.
 				switch k := rng.IntN(100); {
 				case k < 80:
@@ -137,16 +179,16 @@ func TestSeriesMatchesTheReferenceRingBitForBit(t *testing.T) {
 					t.Fatalf("%v run %d step %d: add = %v, want %v", windows, run, i, got, want)
 				}
 				for _, w := range windows {
-					m, cov, ok := s.mean(w, time.Minute)
+					m, cov, ok := s.mean(w, iv)
 					var rm, rcov float64
 					var rok bool
 					for _, rw := range ref.wins {
 						if rw.window == w && rw.n > 0 {
-							rm, rcov, rok = rw.sum/float64(rw.n), min(float64(rw.n)*60/w.Seconds(), 1), true
+							rm, rcov, rok = rw.sum/float64(rw.n), ref.coverage(rw, iv), true
 						}
 					}
 					if ok != rok || math.Float64bits(m) != math.Float64bits(rm) || math.Float64bits(cov) != math.Float64bits(rcov) {
-						t.Fatalf("%v run %d step %d: mean %v = %v %v %v, want %v %v %v", windows, run, i, w, m, cov, ok, rm, rcov, rok)
+						t.Fatalf("%v run %d step %d interval %v: mean %v = %v %v %v, want %v %v %v", windows, run, i, iv, w, m, cov, ok, rm, rcov, rok)
 					}
 				}
 				if i%500 == 499 {

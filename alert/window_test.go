@@ -71,6 +71,138 @@ func TestCoverageCountsEachValueForTheStationInterval(t *testing.T) {
 	}
 }
 
+// coverageFeed is a station feeding one series: values every step from
+// t0 for dur, those at offsets skip rejects left out.
+type coverageFeed struct {
+	name     string
+	window   time.Duration
+	interval time.Duration // the station's configured interval
+	step     time.Duration // how often it actually reports
+	dur      time.Duration
+	skip     func(off time.Duration) bool
+	want     float64
+}
+
+func (f coverageFeed) series(t0 time.Time) *series {
+	s := newSeries([]time.Duration{f.window}, false)
+	for off := time.Duration(0); off < f.dur; off += f.step {
+		if f.skip == nil || !f.skip(off) {
+			s.add(t0.Add(off), 50)
+		}
+	}
+	return s
+}
+
+var coverageFeeds = []coverageFeed{
+	{name: "1m station every minute for 18 h", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Minute, dur: 18 * time.Hour, want: 0.75},
+	{name: "1m station every second for 30 min", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Second, dur: 30 * time.Minute, want: 30.0 / 1440},
+	{name: "1m station 10 times a second for 30 min", window: 24 * time.Hour, interval: time.Minute,
+		step: 100 * time.Millisecond, dur: 30 * time.Minute, want: 30.0 / 1440},
+	{name: "1m station every second for 18 h", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Second, dur: 18 * time.Hour, want: 0.75},
+	{name: "1m station every second for 20 min, 8 h window", window: 8 * time.Hour, interval: time.Minute,
+		step: time.Second, dur: 20 * time.Minute, want: 20.0 / 480}, // 10-minute buckets
+	{name: "1m station every second for 25 min, 8 h window", window: 8 * time.Hour, interval: time.Minute,
+		step: time.Second, dur: 25 * time.Minute, want: 30.0 / 480}, // the third bucket is full at 1 min
+	{name: "1m station every 10 s for 10 min, 1 h window", window: time.Hour, interval: time.Minute,
+		step: 10 * time.Second, dur: 10 * time.Minute, want: 10.0 / 60},
+	{name: "10m station every 10 minutes for 18 h", window: 24 * time.Hour, interval: 10 * time.Minute,
+		step: 10 * time.Minute, dur: 18 * time.Hour, want: 0.75},
+	{name: "hourly station for 18 h", window: 24 * time.Hour, interval: time.Hour,
+		step: time.Hour, dur: 18 * time.Hour, want: 0.75},
+	{name: "hourly station for 18 h, 1 h window", window: time.Hour, interval: time.Hour,
+		step: time.Hour, dur: 18 * time.Hour, want: 1},
+	{name: "hourly station every minute for 2 h", window: 24 * time.Hour, interval: time.Hour,
+		step: time.Minute, dur: 2 * time.Hour, want: 2.5 / 24}, // 4 buckets of data, the last covering the next one
+	{name: "4-hourly station for a day", window: 24 * time.Hour, interval: 4 * time.Hour,
+		step: 4 * time.Hour, dur: 24 * time.Hour, want: 1},
+	{name: "4-hourly station, two values", window: 24 * time.Hour, interval: 4 * time.Hour,
+		step: 4 * time.Hour, dur: 8 * time.Hour, want: 1.0 / 3},
+	{name: "interval 0 counts as 1 minute", window: 24 * time.Hour, interval: 0,
+		step: time.Second, dur: 18 * time.Hour, want: 0.75},
+	// Gaps.
+	{name: "1m station, 6 h gap in 18 h", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Minute, dur: 18 * time.Hour, want: 0.5,
+		skip: func(off time.Duration) bool { return off >= 6*time.Hour && off < 12*time.Hour }},
+	{name: "1m station, 10 minutes of every half hour", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Minute, dur: 24 * time.Hour, want: 1.0 / 3,
+		skip: func(off time.Duration) bool { return off%(30*time.Minute) >= 10*time.Minute }},
+	{name: "1m station every second, 10 minutes of every half hour", window: 24 * time.Hour, interval: time.Minute,
+		step: time.Second, dur: 24 * time.Hour, want: 1,
+		skip: func(off time.Duration) bool { return off%(30*time.Minute) >= 10*time.Minute }}, // each bucket: 600 values ≥ 30 min
+	{name: "hourly station, every third hour missing", window: 24 * time.Hour, interval: time.Hour,
+		step: time.Hour, dur: 18 * time.Hour, want: 0.5,
+		skip: func(off time.Duration) bool { return off/time.Hour%3 == 2 }},
+	{name: "hourly station, 6 h gap", window: 24 * time.Hour, interval: time.Hour,
+		step: time.Hour, dur: 24 * time.Hour, want: 0.75,
+		skip: func(off time.Duration) bool { return off >= 6*time.Hour && off < 12*time.Hour }},
+}
+
+func TestCoverageIsTheTimeTheValuesSpan(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	for _, f := range coverageFeeds {
+		t.Run(f.name, func(t *testing.T) {
+			s := f.series(t0)
+			m, cov, ok := s.mean(f.window, f.interval)
+			if !ok || m != 50 || math.Abs(cov-f.want) > 1e-12 {
+				t.Errorf("mean %v coverage %v (%v), want 50 and %v", m, cov, ok, f.want)
+			}
+		})
+	}
+}
+
+// The covered totals are kept as values come (once mean has told the
+// series its station's interval) and recounted when the interval is
+// first known or changes: both give the same coverage.
+func TestCoverageKeptAsValuesComeEqualsCoverageCounted(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	for _, f := range coverageFeeds {
+		t.Run(f.name, func(t *testing.T) {
+			s := newSeries([]time.Duration{f.window}, false)
+			s.add(t0.Add(-time.Second), 50) // mean learns the interval here
+			s.mean(f.window, f.interval)
+			for off := time.Duration(0); off < f.dur; off += f.step {
+				if f.skip == nil || !f.skip(off) {
+					s.add(t0.Add(off), 50)
+				}
+			}
+			_, kept, _ := s.mean(f.window, f.interval)
+			s.covIv = -1 // forget the interval: recount
+			_, counted, _ := s.mean(f.window, f.interval)
+			if kept != counted {
+				t.Errorf("coverage kept %v, counted %v", kept, counted)
+			}
+		})
+	}
+}
+
+// The windows file stores each bucket's sum and n; the coverage follows
+// from n and the station's interval, so it is the same after a load.
+func TestCoverageSurvivesTheWindowsFile(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	for _, f := range coverageFeeds {
+		t.Run(f.name, func(t *testing.T) {
+			s := f.series(t0)
+			m, cov, ok := s.mean(f.window, f.interval)
+			s2 := roundTrip(t, s, []time.Duration{f.window})
+			m2, cov2, ok2 := s2.mean(f.window, f.interval)
+			if m2 != m || cov2 != cov || ok2 != ok {
+				t.Errorf("after a load: mean %v coverage %v (%v), want %v %v (%v)", m2, cov2, ok2, m, cov, ok)
+			}
+			// Both go on alike.
+			next := t0.Add(f.dur)
+			s.add(next, 70)
+			s2.add(next, 70)
+			m, cov, _ = s.mean(f.window, f.interval)
+			if m2, cov2, _ := s2.mean(f.window, f.interval); m2 != m || cov2 != cov {
+				t.Errorf("one value after a load: mean %v coverage %v, want %v %v", m2, cov2, m, cov)
+			}
+		})
+	}
+}
+
 func TestYearToDateIsTheMeanOfDailyMeansOfTheYear(t *testing.T) {
 	s := newSeries(nil, true)
 	cst := time.FixedZone("CST", 8*3600)
