@@ -87,8 +87,10 @@ type Rule struct {
 	Aggregate Aggregate     `yaml:"aggregate"`
 	Window    time.Duration `yaml:"window"` // mean only
 	// MinCoverage (mean only) is the share of the window the N values must
-	// cover (each value counts for its station's interval) before the mean
-	// is evaluated at all; 0 evaluates from the first value.
+	// cover (each value counts for its station's interval, but no stretch of
+	// the window counts for more than the time its values span: a station
+	// reporting faster than its interval earns nothing extra) before the
+	// mean is evaluated at all; 0 evaluates from the first value.
 	MinCoverage float64 `yaml:"min_coverage"`
 	// MinDays (ytd_mean only) is how many daily means the year-to-date mean
 	// needs before it is evaluated: an annual target judged on a week of
