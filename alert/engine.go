@@ -127,6 +127,7 @@ type Engine struct {
 	stateDirty    bool
 	pendingNotify []Notification
 	saveKick      chan struct{}
+	windowsSize   int // bytes of the last windows file, to size the next
 }
 
 type stationState struct {

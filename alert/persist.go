@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,14 +169,24 @@ func (e *Engine) marshalAlerts(now time.Time) []byte {
 	return b
 }
 
+// marshalWindows encodes the windows file series by series into one
+// buffer sized from the previous save: building the whole tree first and
+// growing the output by doubling made each save of 1 000 stations a
+// transient of several times the file's size in the heap.
 func (e *Engine) marshalWindows(now time.Time) []byte {
-	out := savedWindows{Version: stateVersion, Saved: now.UTC()}
+	buf := bytes.NewBuffer(make([]byte, 0, e.windowsSize+e.windowsSize/8+256))
+	enc := json.NewEncoder(buf)
+	saved, _ := json.Marshal(now.UTC())
+	fmt.Fprintf(buf, `{"version":%d,"saved":%s,"series":[`, stateVersion, saved)
+	sep := ""
+	var sv savedSeries
+	var ytd savedYTD
 	for _, ss := range e.order {
 		for p, s := range ss.series {
 			if s.lastT.IsZero() {
 				continue
 			}
-			sv := savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT}
+			sv = savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT, Buckets: sv.Buckets[:0]}
 			if len(s.ring) > 0 && s.started {
 				sv.Width, sv.Cur = s.width, s.cur
 				for i := range s.ring {
@@ -185,21 +196,33 @@ func (e *Engine) marshalWindows(now time.Time) []byte {
 				}
 			}
 			if y := s.ytd; y != nil {
-				sv.YTD = &savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+				ytd = savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+				sv.YTD = &ytd
 			}
-			out.Series = append(out.Series, sv)
-		}
-		if ss.nRecent > 0 {
-			sr := savedRecent{Station: ss.st.ID, N: ss.nRecent}
-			for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
-				sr.Times = append(sr.Times, k.t)
-				sr.Periods = append(sr.Periods, string(k.period))
-			}
-			out.Recent = append(out.Recent, sr)
+			buf.WriteString(sep)
+			sep = ","
+			_ = enc.Encode(&sv) // cannot fail: no channels, funcs or NaNs
 		}
 	}
-	b, _ := json.Marshal(out)
-	return b
+	buf.WriteString(`],"recent":[`)
+	sep = ""
+	var sr savedRecent
+	for _, ss := range e.order {
+		if ss.nRecent == 0 {
+			continue
+		}
+		sr = savedRecent{Station: ss.st.ID, N: ss.nRecent, Times: sr.Times[:0], Periods: sr.Periods[:0]}
+		for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
+			sr.Times = append(sr.Times, k.t)
+			sr.Periods = append(sr.Periods, string(k.period))
+		}
+		buf.WriteString(sep)
+		sep = ","
+		_ = enc.Encode(&sr)
+	}
+	buf.WriteString("]}")
+	e.windowsSize = buf.Len()
+	return buf.Bytes()
 }
 
 // load restores the state and windows files, if present. Alerts of rules
