@@ -239,13 +239,34 @@ func (e *Engine) levels(rule *Rule, limit float64) *levelSet {
 	return &c.lv
 }
 
+// readingKey identifies a reading for duplicate detection. The period is
+// coded as a byte so that the ring holds no pointers: the garbage collector
+// skips it, which matters with thousands of stations.
 type readingKey struct {
 	t      int64
-	period ingest.Period
+	period uint8 // index in periods; len(periods) for any other
+}
+
+var periods = [...]ingest.Period{ingest.PeriodInstant, ingest.PeriodMinute, ingest.PeriodHour, ingest.PeriodDay}
+
+func periodCode(p ingest.Period) uint8 {
+	for i, q := range periods {
+		if p == q {
+			return uint8(i)
+		}
+	}
+	return uint8(len(periods))
+}
+
+func periodName(c uint8) ingest.Period {
+	if int(c) < len(periods) {
+		return periods[c]
+	}
+	return "other"
 }
 
 func (ss *stationState) duplicate(r *ingest.Reading) bool {
-	k := readingKey{r.Time.UnixNano(), r.Period}
+	k := readingKey{r.Time.UnixNano(), periodCode(r.Period)}
 	if ss.recent == nil {
 		ss.recent = new([recentReadings]readingKey)
 	}

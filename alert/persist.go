@@ -214,7 +214,7 @@ func (e *Engine) marshalWindows(now time.Time) []byte {
 		sr = savedRecent{Station: ss.st.ID, N: ss.nRecent, Times: sr.Times[:0], Periods: sr.Periods[:0]}
 		for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
 			sr.Times = append(sr.Times, k.t)
-			sr.Periods = append(sr.Periods, string(k.period))
+			sr.Periods = append(sr.Periods, string(periodName(k.period)))
 		}
 		buf.WriteString(sep)
 		sep = ","
@@ -348,7 +348,7 @@ func (e *Engine) loadWindows(data []byte) error {
 		}
 		ss.recent = new([recentReadings]readingKey)
 		for i := range sr.Times {
-			ss.recent[i] = readingKey{sr.Times[i], ingest.Period(sr.Periods[i])}
+			ss.recent[i] = readingKey{sr.Times[i], periodCode(ingest.Period(sr.Periods[i]))}
 		}
 		ss.nRecent = sr.N
 		ss.maxRecent = math.MinInt64
