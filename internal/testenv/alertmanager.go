@@ -33,7 +33,7 @@ type AM struct {
 	StoragePath string // silences and notification log (alerts live in memory)
 	LogFile     string
 
-	srv    server
+	server // Start, Stop, Kill, Restart, Log
 	client *http.Client
 }
 
@@ -59,7 +59,7 @@ func Alertmanager(t testing.TB, configYAML string) *AM {
 	if err := os.MkdirAll(am.StoragePath, 0o755); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	am.srv = server{
+	am.server = server{
 		t: t,
 		proc: &process{
 			name:    "alertmanager",
@@ -68,18 +68,18 @@ func Alertmanager(t testing.TB, configYAML string) *AM {
 		},
 		ready: am.readyCheck,
 	}
-	am.srv.register()
+	am.server.register()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		am.Port = FreePort(t)
-		am.srv.proc.args = []string{
+		am.server.proc.args = []string{
 			"--config.file=" + am.ConfigFile,
 			"--storage.path=" + am.StoragePath,
 			"--web.listen-address=127.0.0.1:" + strconv.Itoa(am.Port),
 			"--cluster.listen-address=", // empty: no gossip, no port 9094
 			"--log.level=info",
 		}
-		if err = am.srv.startErr(); !addrInUse(err) {
+		if err = am.server.startErr(); !addrInUse(err) {
 			break
 		}
 	}
@@ -161,23 +161,4 @@ func (am *AM) Alerts() ([]Alert, error) {
 		return nil, fmt.Errorf("GET /api/v2/alerts: %v", err)
 	}
 	return alerts, nil
-}
-
-// Stop stops Alertmanager with SIGTERM and waits for it to exit.
-func (am *AM) Stop() { am.srv.t.Helper(); am.srv.stop() }
-
-// Kill stops Alertmanager with SIGKILL.
-func (am *AM) Kill() { am.srv.kill() }
-
-// Start starts a stopped Alertmanager again on the same port and storage.
-// It has forgotten its alerts (they live in memory); silences remain.
-func (am *AM) Start() { am.srv.t.Helper(); am.srv.start() }
-
-// Restart is Stop then Start.
-func (am *AM) Restart() { am.srv.t.Helper(); am.Stop(); am.Start() }
-
-// Log returns Alertmanager's log so far.
-func (am *AM) Log() string {
-	data, _ := os.ReadFile(am.LogFile)
-	return string(data)
 }

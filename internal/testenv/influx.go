@@ -25,9 +25,9 @@ type Influx struct {
 
 	Dir        string // the server's temporary directory (meta/, data/, wal/ inside)
 	ConfigFile string // generated influxdb.conf
-	LogFile    string
+	LogFile    string // warnings and errors only (see Log)
 
-	srv    server
+	server // Start, Stop, Kill, Restart, Log
 	client *http.Client
 }
 
@@ -57,7 +57,7 @@ func InfluxDB(t testing.TB) *Influx {
 			env = append(env, kv)
 		}
 	}
-	in.srv = server{
+	in.server = server{
 		t: t,
 		proc: &process{
 			name:    "influxd",
@@ -69,12 +69,12 @@ func InfluxDB(t testing.TB) *Influx {
 		ready: in.ping,
 		after: in.createDatabase,
 	}
-	in.srv.register()
+	in.server.register()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		in.Port, in.RPCPort = FreePort(t), FreePort(t)
 		writeFile(t, in.ConfigFile, in.config(), 0o644)
-		if err = in.srv.startErr(); !addrInUse(err) {
+		if err = in.server.startErr(); !addrInUse(err) {
 			break
 		}
 	}
@@ -281,11 +281,11 @@ func (in *Influx) query(q string) ([]Series, error) {
 // (SELECT count(field) FROM measurement), 0 if there are none. It fails
 // the test on a query error.
 func (in *Influx) Count(measurement, field string) int {
-	in.srv.t.Helper()
+	in.server.t.Helper()
 	q := fmt.Sprintf("SELECT count(%s) FROM %s", quoteIdent(field), quoteIdent(measurement))
 	series, err := in.Query(q)
 	if err != nil {
-		in.srv.t.Fatalf("testenv: %v", err)
+		in.server.t.Fatalf("testenv: %v", err)
 	}
 	n := 0
 	for _, s := range series {
@@ -316,22 +316,4 @@ func (in *Influx) Write(lines string) error {
 
 func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
-}
-
-// Stop stops influxd with SIGTERM and waits for it to exit.
-func (in *Influx) Stop() { in.srv.t.Helper(); in.srv.stop() }
-
-// Kill stops influxd with SIGKILL.
-func (in *Influx) Kill() { in.srv.kill() }
-
-// Start starts a stopped influxd again on the same ports and data.
-func (in *Influx) Start() { in.srv.t.Helper(); in.srv.start() }
-
-// Restart is Stop then Start.
-func (in *Influx) Restart() { in.srv.t.Helper(); in.Stop(); in.Start() }
-
-// Log returns influxd's log so far (warnings and errors only).
-func (in *Influx) Log() string {
-	data, _ := os.ReadFile(in.LogFile)
-	return string(data)
 }

@@ -70,10 +70,10 @@ type Broker struct {
 	// common name is "envpipe".
 	CAFile, ServerCertFile, ServerKeyFile, ClientCertFile, ClientKeyFile string
 
-	opts  MosquittoOptions
-	root  string
-	certs *certSet
-	srv   server
+	opts   MosquittoOptions
+	root   string
+	certs  *certSet
+	server // Start, Stop, Kill, Restart, Log
 }
 
 // Mosquitto starts a broker configured from deploy/mosquitto/mosquitto.conf
@@ -121,7 +121,7 @@ func Mosquitto(t testing.TB, opts MosquittoOptions) *Broker {
 		b.ClientCertFile, b.ClientKeyFile = cs.ClientCertFile, cs.ClientKeyFile
 	}
 
-	b.srv = server{
+	b.server = server{
 		t: t,
 		proc: &process{
 			name:    "mosquitto",
@@ -131,7 +131,7 @@ func Mosquitto(t testing.TB, opts MosquittoOptions) *Broker {
 		},
 		ready: b.ready,
 	}
-	b.srv.register()
+	b.server.register()
 
 	// A port taken between FreePort and the bind is retried on new ports.
 	var err error
@@ -141,7 +141,7 @@ func Mosquitto(t testing.TB, opts MosquittoOptions) *Broker {
 			b.TLSPort = FreePort(t)
 		}
 		writeFile(t, b.ConfigFile, b.config(t), 0o644)
-		if err = b.srv.startErr(); !addrInUse(err) {
+		if err = b.server.startErr(); !addrInUse(err) {
 			break
 		}
 	}
@@ -184,15 +184,15 @@ func (b *Broker) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.Port) }
 // TLSURL is the TLS listener, ssl://127.0.0.1:port (paho's form). It fails
 // the test if the broker has no TLS listener.
 func (b *Broker) TLSURL() string {
-	b.srv.t.Helper()
+	b.server.t.Helper()
 	return "ssl://" + b.TLSAddr()
 }
 
 // TLSAddr is the TLS listener's host:port.
 func (b *Broker) TLSAddr() string {
-	b.srv.t.Helper()
+	b.server.t.Helper()
 	if b.TLSPort == 0 {
-		b.srv.t.Fatal("testenv: broker started without MosquittoOptions.TLS")
+		b.server.t.Fatal("testenv: broker started without MosquittoOptions.TLS")
 	}
 	return "127.0.0.1:" + strconv.Itoa(b.TLSPort)
 }
@@ -200,9 +200,9 @@ func (b *Broker) TLSAddr() string {
 // TLSConfig returns a client configuration trusting the throwaway CA and
 // presenting the client certificate.
 func (b *Broker) TLSConfig() *tls.Config {
-	b.srv.t.Helper()
+	b.server.t.Helper()
 	if b.certs == nil {
-		b.srv.t.Fatal("testenv: broker started without MosquittoOptions.TLS")
+		b.server.t.Fatal("testenv: broker started without MosquittoOptions.TLS")
 	}
 	return &tls.Config{
 		RootCAs:      b.certs.pool,
@@ -210,27 +210,6 @@ func (b *Broker) TLSConfig() *tls.Config {
 		ServerName:   "127.0.0.1",
 		MinVersion:   tls.VersionTLS12,
 	}
-}
-
-// Stop stops the broker with SIGTERM (it writes its persistence file on the
-// way out) and waits for it to exit.
-func (b *Broker) Stop() { b.srv.t.Helper(); b.srv.stop() }
-
-// Kill stops the broker with SIGKILL: whatever arrived since the last
-// autosave is lost, like in a crash.
-func (b *Broker) Kill() { b.srv.kill() }
-
-// Start starts a stopped broker again on the same ports, with the same
-// configuration and persistence directory.
-func (b *Broker) Start() { b.srv.t.Helper(); b.srv.start() }
-
-// Restart is Stop then Start.
-func (b *Broker) Restart() { b.srv.t.Helper(); b.Stop(); b.Start() }
-
-// Log returns the broker's log so far.
-func (b *Broker) Log() string {
-	data, _ := os.ReadFile(b.LogFile)
-	return string(data)
 }
 
 // Options whose value replaces a previous one. Anything else (log_type,

@@ -443,22 +443,39 @@ func (s *server) startErr() error {
 	return nil
 }
 
-func (s *server) start() {
+// The servers' lifecycle, promoted to Broker, Influx and AM, which embed
+// server.
+
+// Start starts a stopped server again on the same ports, configuration and
+// data (an Alertmanager has forgotten its alerts, which live in memory).
+func (s *server) Start() {
 	s.t.Helper()
 	if err := s.startErr(); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
-// stop: SIGTERM, wait, SIGKILL after StopTimeout.
-func (s *server) stop() {
+// Stop stops the server with SIGTERM (Mosquitto writes its persistence
+// file on the way out) and waits for it; SIGKILL after StopTimeout.
+func (s *server) Stop() {
 	s.t.Helper()
 	if !s.proc.stop(syscall.SIGTERM, StopTimeout) {
 		s.t.Logf("testenv: %s did not stop within %v of SIGTERM; killed", s.proc.name, StopTimeout)
 	}
 }
 
-func (s *server) kill() { s.proc.stop(syscall.SIGKILL, StopTimeout) }
+// Kill stops the server with SIGKILL, like a crash: a broker loses what
+// arrived since its last autosave.
+func (s *server) Kill() { s.proc.stop(syscall.SIGKILL, StopTimeout) }
+
+// Restart is Stop then Start.
+func (s *server) Restart() { s.t.Helper(); s.Stop(); s.Start() }
+
+// Log returns the server's log so far.
+func (s *server) Log() string {
+	data, _ := os.ReadFile(s.proc.logPath)
+	return string(data)
+}
 
 // dialable reports whether something accepts TCP connections at addr.
 func dialable(addr string) error {
