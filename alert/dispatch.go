@@ -46,6 +46,10 @@ type worker struct {
 	dropped prometheus.Counter
 }
 
+// idle reports whether there is no notifier: notifications need not be
+// rendered at all.
+func (d *dispatcher) idle() bool { return len(d.workers) == 0 }
+
 func newDispatcher(ns []Notifier, timeout time.Duration, m *metrics, logger *slog.Logger) *dispatcher {
 	d := &dispatcher{}
 	for _, n := range ns {

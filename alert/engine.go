@@ -821,7 +821,7 @@ func (e *Engine) Tick(now time.Time) {
 		}
 	}
 	lp := e.commit(ts, now)
-	if len(e.disp.workers) > 0 && (e.lastResend.IsZero() || now.Sub(e.lastResend) >= e.cfg.ResendInterval) {
+	if !e.disp.idle() && (e.lastResend.IsZero() || now.Sub(e.lastResend) >= e.cfg.ResendInterval) {
 		e.lastResend = now
 		if batch := e.firingLocked(now); len(batch) > 0 {
 			e.disp.send(batch, true)
@@ -875,7 +875,7 @@ func (e *Engine) commit(ts []Transition, now time.Time) []byte {
 				"param", t.Alert.Param, "severity", t.Alert.Severity, "value", t.Alert.Value,
 				"threshold", t.Alert.Threshold, "at", t.At, "backfill", t.Backfill, "notify", t.Notify)
 		}
-		if t.Notify && len(e.disp.workers) > 0 { // rendering costs; nobody to tell
+		if t.Notify && !e.disp.idle() { // rendering costs; nobody to tell
 			notify = append(notify, e.notification(&t.Alert, now))
 		}
 	}
