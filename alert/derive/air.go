@@ -90,9 +90,9 @@ type hourRec struct {
 	start int64    // Unix s
 	acc   *hourAcc // nil once the hour is final (or was warmed)
 
-	n     [nParams]int      // N-flagged values
-	cover [nParams]int      // minutes covered by them
-	mean  [nParams]*big.Rat // their mean; nil when there are none
+	n     [nParams]int32    // N-flagged values
+	cover [nParams]uint8    // minutes covered by them
+	mean  [nParams]hourMean // their mean; none when there are no values
 
 	computed   bool // n, cover, mean reflect acc
 	dirty      bool // acc changed after the last computation
@@ -102,7 +102,7 @@ type hourRec struct {
 }
 
 // valid reports whether parameter p has a valid hourly mean.
-func (h *hourRec) valid(p int) bool { return h.mean[p] != nil && h.cover[p] >= minHourMinutes }
+func (h *hourRec) valid(p int) bool { return h.mean[p].ok() && h.cover[p] >= minHourMinutes }
 
 // dayIndicators are the indicators of a day, in air_daily's field order.
 var dayIndicators = [...]aqi.Indicator{
@@ -218,32 +218,25 @@ func (d *Deriver) computeHour(s *stationState, h *hourRec) bool {
 	for p := 0; p < nParams; p++ {
 		if h.acc.hasHr[p] {
 			// The station's hourly mean (HJ 212 2061) is the hour's mean.
-			mean := decimal(h.acc.hourly[p])
-			if h.n[p] != 1 || h.cover[p] != 60 || !ratEqual(mean, h.mean[p]) {
+			mean := meanOfDecimal(h.acc.hourly[p])
+			if h.n[p] != 1 || h.cover[p] != 60 || !mean.equal(h.mean[p]) {
 				changed = true
 			}
 			h.n[p], h.cover[p], h.mean[p] = 1, 60, mean
 			continue
 		}
-		n, cover := int(h.acc.n[p]), bits.OnesCount64(h.acc.mask[p])
-		var mean *big.Rat
+		n, cover := h.acc.n[p], uint8(bits.OnesCount64(h.acc.mask[p]))
+		var mean hourMean
 		if n > 0 {
-			mean = h.acc.sum[p].mean(n)
+			mean = h.acc.sum[p].mean(int(n))
 		}
-		if n != h.n[p] || cover != h.cover[p] || !ratEqual(mean, h.mean[p]) {
+		if n != h.n[p] || cover != h.cover[p] || !mean.equal(h.mean[p]) {
 			changed = true
 		}
 		h.n[p], h.cover[p], h.mean[p] = n, cover, mean
 	}
 	h.computed = true
 	return changed
-}
-
-func ratEqual(a, b *big.Rat) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Cmp(b) == 0
 }
 
 // advanceAir emits what became due on an air station whose clock is c
@@ -362,7 +355,7 @@ func window(s *stationState, i, p, n int) (*big.Rat, int) {
 	var rs []*big.Rat
 	for j := i; j >= 0 && s.hours[j].start >= from; j-- {
 		if h := s.hours[j]; h.valid(p) {
-			rs = append(rs, h.mean[p])
+			rs = append(rs, h.mean[p].rat())
 		}
 	}
 	return meanOf(rs), len(rs)
@@ -393,7 +386,7 @@ func hourInputs(s *stationState, i int, ed aqi.Edition) aqi.Inputs {
 	}
 	one := func(p int) *big.Rat {
 		if h.valid(p) {
-			return h.mean[p]
+			return h.mean[p].rat()
 		}
 		return nil
 	}
@@ -469,7 +462,7 @@ func dayValues(s *stationState, day int64) (vals [nDayInd]*big.Rat, counts [nDay
 		var rs []*big.Rat
 		for _, h := range hours {
 			if h != nil && h.valid(p) {
-				rs = append(rs, h.mean[p])
+				rs = append(rs, h.mean[p].rat())
 			}
 		}
 		counts[di] = len(rs)
@@ -487,8 +480,8 @@ func dayValues(s *stationState, day int64) (vals [nDayInd]*big.Rat, counts [nDay
 	for _, h := range hours {
 		if h != nil && h.valid(pO3) {
 			counts[dO31h]++
-			if max1h == nil || h.mean[pO3].Cmp(max1h) > 0 {
-				max1h = h.mean[pO3]
+			if m := h.mean[pO3].rat(); max1h == nil || m.Cmp(max1h) > 0 {
+				max1h = m
 			}
 		}
 	}
@@ -501,7 +494,7 @@ func dayValues(s *stationState, day int64) (vals [nDayInd]*big.Rat, counts [nDay
 		var rs []*big.Rat
 		for _, h := range hours[start : start+8] {
 			if h != nil && h.valid(pO3) {
-				rs = append(rs, h.mean[pO3])
+				rs = append(rs, h.mean[pO3].rat())
 			}
 		}
 		if len(rs) < min8hHours {
@@ -587,7 +580,7 @@ func (d *Deriver) writeHourly(s *stationState, h *hourRec) {
 			continue
 		}
 		if h.valid(p) {
-			w.float(name, toFloat(h.mean[p]))
+			w.float(name, toFloat(h.mean[p].rat()))
 		}
 		w.int(name+"_minutes", int64(h.cover[p]))
 	}

@@ -3,6 +3,7 @@ package derive
 import (
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -17,6 +18,18 @@ func TestOffsetSetMatchesAMap(t *testing.T) {
 		{"random with repeats", func(_ int, r *rand.Rand) uint16 { return uint16(r.IntN(hourSec)) }, 5000},
 		{"few random with repeats", func(_ int, r *rand.Rand) uint16 { return uint16(r.IntN(300)) }, 400},
 		{"backwards", func(i int, _ *rand.Rand) uint16 { return uint16(hourSec - 1 - i%hourSec) }, 2 * hourSec},
+		{"runs of five, then the gaps", func(i int, _ *rand.Rand) uint16 {
+			if i < 500 {
+				return uint16(i/5*10 + i%5)
+			}
+			return uint16((i-500)/5*10 + 5 + i%5)
+		}, 1000},
+		{"runs then repeats inside them", func(i int, r *rand.Rand) uint16 {
+			if i < 600 {
+				return uint16(i + i/100*50)
+			}
+			return uint16(r.IntN(900))
+		}, 1200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
@@ -29,11 +42,20 @@ func TestOffsetSetMatchesAMap(t *testing.T) {
 				}
 				ref[off] = true
 			}
-			if s.bits == nil && len(s.list) != len(ref) {
-				t.Errorf("list has %d offsets, want %d", len(s.list), len(ref))
+			if len(s.list) > maxListOffsets {
+				t.Errorf("list of %d entries, more than the bitmap's size", len(s.list))
 			}
-			if len(ref) > maxListOffsets && s.bits == nil {
-				t.Errorf("%d offsets still in a list", len(ref))
+			// Every second of the hour is in the set exactly when the map
+			// has it: adding it to a copy is new exactly when it is not.
+			for off := range uint16(hourSec) {
+				c := offsetSet{list: slices.Clone(s.list)}
+				if s.bits != nil {
+					b := *s.bits
+					c.bits = &b
+				}
+				if c.add(off) == ref[off] {
+					t.Fatalf("offset %d: in set = %v, in map = %v", off, !ref[off], ref[off])
+				}
 			}
 		})
 	}
@@ -48,7 +70,7 @@ func TestExactSumEqualsRationalSum(t *testing.T) {
 		want.Add(want, decimal(v))
 		n := i + 1
 		w := new(big.Rat).Quo(want, big.NewRat(int64(n), 1))
-		if got := s.mean(n); got.Cmp(w) != 0 {
+		if got := s.mean(n).rat(); got.Cmp(w) != 0 {
 			t.Fatalf("after %v: mean %s, want %s", vals[:n], got.RatString(), w.RatString())
 		}
 	}
@@ -59,7 +81,7 @@ func TestExactSumEqualsRationalSum(t *testing.T) {
 	for range 3 {
 		m.add(0.1)
 	}
-	if got := m.mean(3); got.Cmp(big.NewRat(1, 10)) != 0 || m.rest != nil {
+	if got := m.mean(3).rat(); got.Cmp(big.NewRat(1, 10)) != 0 || m.rest != nil {
 		t.Errorf("mean of 0.1 x3 = %s (rational used: %v)", got.RatString(), m.rest != nil)
 	}
 }

@@ -1,12 +1,15 @@
 package derive
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/envpipe/envpipe/alert/aqi"
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
 )
 
 func TestMemoryIsBounded(t *testing.T) {
@@ -164,4 +167,43 @@ func sameFields(a, b point) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkStationMemory reports the live heap per air station once its
+// windows are full (26 hours of a reading every second, six pollutants):
+// what a network of thousands of stations costs in memory. It stays flat
+// from the second day on; TestMemoryIsBounded checks the record counts.
+func BenchmarkStationMemory(b *testing.B) {
+	const n = 50
+	for range b.N {
+		var sts []*station.Station
+		for i := range n {
+			sts = append(sts, airStation(fmt.Sprintf("s%02d", i), time.Second))
+		}
+		base := at(2026, 11, 28, 0, 0)
+		now := base
+		d, err := New(DefaultConfig(), sts, func([]byte) {}, func() time.Time { return now })
+		if err != nil {
+			b.Fatal(err)
+		}
+		var before runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		vals := make([]ingest.Value, 6)
+		for k := range 26 * 3600 * n {
+			ts := base.Add(time.Duration(k) * time.Second / n)
+			now = ts.Add(100 * time.Millisecond)
+			copy(vals, six(8.4, 35.2, 0.8, 96.2, float64(40+k%90)+0.2, float64(20+k%60)+0.4))
+			i := k % n
+			d.Observe(sts[i], &ingest.Reading{Station: sts[i].ID, Time: ts, Values: vals})
+			if k%1000 == 0 {
+				d.Tick(now)
+			}
+		}
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/station")
+		runtime.KeepAlive(d)
+	}
 }

@@ -59,7 +59,7 @@ func (d *Deriver) Warm(hours []HourMeans, days []DayValues) {
 		h := &hourRec{start: start, computed: true, emitted: true, aqiEmitted: true}
 		for name, v := range hm.Means {
 			if p, ok := paramIndex[name]; ok && usable(v) {
-				h.mean[p], h.n[p], h.cover[p] = decimal(v), 1, 60
+				h.mean[p], h.n[p], h.cover[p] = meanOfDecimal(v), 1, 60
 			}
 		}
 		s.hours = insertAt(s.hours, i, h)
