@@ -111,6 +111,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	stations   map[string]*stationState
+	slots      []*stationState // by station.Station.Index, for Observe
 	order      []*stationState
 	alerts     map[alertKey]*Alert // canonical; stations index theirs too
 	specs      map[string]*seriesSpec
@@ -480,12 +481,29 @@ func appendUnique(l []time.Duration, d time.Duration) []time.Duration {
 }
 
 func (e *Engine) station(st *station.Station) *stationState {
-	if ss := e.stations[st.ID]; ss != nil {
-		ss.st = st
-		return ss
+	i := st.Index
+	if i < len(e.slots) && e.slots[i] != nil && e.slots[i].st == st {
+		return e.slots[i]
 	}
-	return e.addStation(st)
+	ss := e.stations[st.ID]
+	if ss != nil {
+		ss.st = st
+	} else {
+		ss = e.addStation(st)
+	}
+	if i >= 0 && i < maxSlots {
+		if i >= len(e.slots) {
+			e.slots = append(e.slots, make([]*stationState, i+1-len(e.slots))...)
+		}
+		if e.slots[i] == nil || e.slots[i].st.ID == st.ID {
+			e.slots[i] = ss
+		}
+	}
+	return ss
 }
+
+// maxSlots bounds the slot slice against a station with a wild Index.
+const maxSlots = 1 << 20
 
 func normal(f ingest.Flag) bool { return f == ingest.FlagNormal || f == 0 }
 

@@ -43,6 +43,9 @@ type Value struct {
 	Param string
 	V     float64
 	Flag  Flag
+	// PID is Param's ID when the decoder set it (0 otherwise); use
+	// ParamID.
+	PID ParamID
 }
 
 // Period says what a reading's values stand for. Instantaneous readings

@@ -35,6 +35,19 @@ var paramIndex = func() map[string]int {
 	return m
 }()
 
+// hourParamOf maps ingest.ParamIDs to hourParams indexes (−1: none), so
+// that a value costs no hashing of its name.
+var hourParamOf = func() (a [ingest.NumParams + 1]int8) {
+	for id := range a {
+		a[id] = -1
+	}
+	for i, p := range hourParams {
+		id, _, _ := ingest.LookupParam(p)
+		a[id] = int8(i)
+	}
+	return a
+}()
+
 // Validity rules. reference/standards.md gives no data-validity table (its
 // §3.6 notes that HJ 663-2013, which has one, is not covered), so these are
 // GB 3095-2012 §8.2, Table 4 (污染物浓度数据有效性的最低要求), as the issue
@@ -168,9 +181,10 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 	// data (clipped to the hour).
 	cover := (uint64(1)<<uint(s.slots) - 1) << (off / 60) & (1<<60 - 1)
 	changed := false
-	for _, v := range r.Values {
-		p, ok := paramIndex[v.Param]
-		if !ok || (v.Flag != ingest.FlagNormal && v.Flag != 0) || !usable(v.V) {
+	for i := range r.Values {
+		v := &r.Values[i]
+		p := int(hourParamOf[v.ParamID()])
+		if p < 0 || (v.Flag != ingest.FlagNormal && v.Flag != 0) || !usable(v.V) {
 			continue
 		}
 		if r.Period == ingest.PeriodHour {

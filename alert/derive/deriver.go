@@ -38,6 +38,7 @@ type Deriver struct {
 
 	onAQI func(st *station.Station, period string, start time.Time, aqi int)
 	byPtr map[*station.Station]*stationState
+	slots []*stationState // by station.Station.Index
 	byID  map[string]*stationState
 	air   []*stationState
 	water []*stationState
@@ -122,6 +123,7 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		emit:    emit,
 		now:     now,
 		byPtr:   map[*station.Station]*stationState{},
+		slots:   make([]*stationState, len(stations)),
 		byID:    map[string]*stationState{},
 	}
 	d.net.init()
@@ -158,6 +160,9 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		}
 		d.byPtr[st] = s
 		d.byID[st.ID] = s
+		if st.Index < len(d.slots) && d.slots[st.Index] == nil {
+			d.slots[st.Index] = s
+		}
 	}
 	return d, nil
 }
@@ -169,8 +174,10 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	}
 	now := d.now().UnixNano()
 	d.mu.Lock()
-	s := d.byPtr[st]
-	if s == nil && st != nil {
+	var s *stationState
+	if st != nil && st.Index < len(d.slots) && d.slots[st.Index] != nil && d.slots[st.Index].st == st {
+		s = d.slots[st.Index]
+	} else if s = d.byPtr[st]; s == nil && st != nil {
 		s = d.byID[st.ID]
 	}
 	if s == nil {

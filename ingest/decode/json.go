@@ -174,7 +174,7 @@ func (d *Decoder) value(station string, key []byte, v *fastjson.Value, flags, un
 		d.reject(ingest.ReasonInvalidParam, station, "", fmt.Sprintf("parameter name %q", truncate(key)))
 		return
 	}
-	p, known := ingest.Params[string(key)]
+	pid, p, known := ingest.LookupParam(string(key))
 	if !known {
 		d.reject(ingest.ReasonUnknownParam, station, string(key), "")
 		return
@@ -218,7 +218,7 @@ func (d *Decoder) value(station string, key []byte, v *fastjson.Value, flags, un
 			flag = ingest.Flag(fb[0])
 		}
 	}
-	d.values = append(d.values, ingest.Value{Param: p.Name, V: f, Flag: flag})
+	d.values = append(d.values, ingest.Value{Param: p.Name, V: f, Flag: flag, PID: pid})
 }
 
 // duplicateKey returns a key that appears twice in o, or "".

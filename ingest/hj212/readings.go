@@ -246,7 +246,8 @@ func convert(ff factorFields, units map[string]string, params map[string]ingest.
 	if err != nil {
 		return ingest.Value{}, &Problem{Reason: ReasonBadUnit, Detail: err.Error()}
 	}
-	return ingest.Value{Param: fac.Param, V: v, Flag: flag}, nil
+	pid, _, _ := ingest.LookupParam(fac.Param)
+	return ingest.Value{Param: fac.Param, V: v, Flag: flag, PID: pid}, nil
 }
 
 // parseDecimal accepts a plain decimal number, optionally signed and with an

@@ -102,17 +102,18 @@ type Pipeline struct {
 	appendMu sync.Mutex
 	buf      []byte
 	rejects  []ingest.Reject
-	lastSeen map[*station.Station]lastSeen
+	lastSeen []lastSeen // by station.Station.Index
 	fatalMu  sync.Mutex
 	fatal    error
 	walDone  func(error)
 	accepted [2]prometheus.Counter
-	received map[Format]prometheus.Counter
+	received [2]prometheus.Counter // JSON, HJ 212
 }
 
 type lastSeen struct {
-	g prometheus.Gauge
-	t time.Time
+	st *station.Station
+	g  prometheus.Gauge
+	t  time.Time
 }
 
 // New builds a pipeline.
@@ -126,16 +127,14 @@ func New(cfg Config) *Pipeline {
 		enc:       influx.NewEncoder(),
 		logger:    cfg.Logger.With("component", "pipeline"),
 		m:         cfg.Metrics,
-		lastSeen:  map[*station.Station]lastSeen{},
+		lastSeen:  make([]lastSeen, cfg.Registry.Len()),
 	}
 	p.json.MaxReadings = cfg.Validation.MaxReadings
 	p.walDone = p.onDurable
 	p.accepted[0] = p.m.accepted.WithLabelValues(string(ingest.KindAir))
 	p.accepted[1] = p.m.accepted.WithLabelValues(string(ingest.KindWater))
-	p.received = map[Format]prometheus.Counter{}
-	for _, f := range []Format{FormatJSON, FormatHJ212} {
-		p.received[f] = p.m.received.WithLabelValues(string(f))
-	}
+	p.received[0] = p.m.received.WithLabelValues(string(FormatJSON))
+	p.received[1] = p.m.received.WithLabelValues(string(FormatHJ212))
 	return p
 }
 
@@ -170,9 +169,12 @@ func (p *Pipeline) PendingAcks() int { return p.acks.pending() }
 // Handle processes one delivery. It returns an error only when the WAL
 // cannot take the readings (closed, failed, or ctx ended while it was full).
 func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
-	if c, ok := p.received[d.Format]; ok {
-		c.Inc()
-	} else {
+	switch d.Format {
+	case FormatJSON:
+		p.received[0].Inc()
+	case FormatHJ212:
+		p.received[1].Inc()
+	default:
 		p.m.received.WithLabelValues(string(d.Format)).Inc()
 	}
 	p.rejects = p.rejects[:0]
@@ -249,15 +251,16 @@ func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
 	} else {
 		p.accepted[1].Inc()
 	}
-	ls, ok := p.lastSeen[st]
-	if !ok {
-		ls.g = p.m.lastReading.WithLabelValues(st.ID)
+	// The validator returns the registry's stations, so st.Index is its
+	// slot.
+	ls := &p.lastSeen[st.Index]
+	if ls.st != st {
+		*ls = lastSeen{st: st, g: p.m.lastReading.WithLabelValues(st.ID)}
 	}
 	if r.Time.After(ls.t) {
 		ls.t = r.Time
 		ls.g.Set(float64(r.Time.UnixNano()) / 1e9)
 	}
-	p.lastSeen[st] = ls
 }
 
 // maxDeadLettersPerMessage keeps one huge bad array from writing thousands

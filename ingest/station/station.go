@@ -40,6 +40,12 @@ type Station struct {
 	TargetClass string `yaml:"target_class,omitempty"` // I..V
 	// DrinkingSource marks drinking-water sources, held to 100 % compliance.
 	DrinkingSource bool `yaml:"drinking_source,omitempty"`
+
+	// Index is the station's position in its registry (set by New), so
+	// that the stages a reading passes keep their per-station state in
+	// slices instead of hashing the station for every reading. A station
+	// not from a registry has 0: users check that the slot holds it.
+	Index int `yaml:"-"`
 }
 
 // TargetClassNum returns the target class as 1..5 (0 when unset).
@@ -225,6 +231,7 @@ func New(list []*Station) (*Registry, []error) {
 		}
 		if s.ID != "" && r.byID[s.ID] == nil {
 			r.byID[s.ID] = s
+			s.Index = len(r.list)
 			r.list = append(r.list, s)
 			if s.HJ212MN != "" && r.byMN[s.HJ212MN] == nil {
 				r.byMN[s.HJ212MN] = s

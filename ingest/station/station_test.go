@@ -16,7 +16,10 @@ func TestShippedStationsFileCoversTheNetwork(t *testing.T) {
 	}
 	counties := map[string]bool{}
 	rivers := map[string]bool{}
-	for _, s := range r.All() {
+	for i, s := range r.All() {
+		if s.Index != i {
+			t.Errorf("%s: Index %d, want its position %d", s.ID, s.Index, i)
+		}
 		if s.Kind == ingest.KindAir {
 			counties[s.County] = true
 		} else {

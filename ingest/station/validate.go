@@ -73,7 +73,7 @@ type Validator struct {
 	reg       *Registry
 	maxFuture time.Duration
 	maxAge    time.Duration
-	params    map[string]ingest.Param // the catalogue with configured bounds
+	params    [ingest.NumParams + 1]ingest.Param // the catalogue with configured bounds, by ParamID
 	now       func() time.Time
 }
 
@@ -82,9 +82,9 @@ func NewValidator(reg *Registry, c ValidationConfig, now func() time.Time) *Vali
 	if now == nil {
 		now = time.Now
 	}
-	v := &Validator{reg: reg, maxFuture: c.MaxFuture, maxAge: c.MaxAge,
-		params: make(map[string]ingest.Param, len(ingest.Params)), now: now}
-	for name, p := range ingest.Params {
+	v := &Validator{reg: reg, maxFuture: c.MaxFuture, maxAge: c.MaxAge, now: now}
+	for name := range ingest.Params {
+		id, p, _ := ingest.LookupParam(name)
 		if b, ok := c.Bounds[name]; ok {
 			if b.Min != nil {
 				p.Min = *b.Min
@@ -93,7 +93,7 @@ func NewValidator(reg *Registry, c ValidationConfig, now func() time.Time) *Vali
 				p.Max = *b.Max
 			}
 		}
-		v.params[name] = p
+		v.params[id] = p
 	}
 	return v
 }
@@ -122,7 +122,8 @@ func (v *Validator) Check(r *ingest.Reading, topicStation string, rejects []inge
 	}
 	kept := r.Values[:0]
 	for _, val := range r.Values {
-		p, known := v.params[val.Param]
+		id := val.ParamID()
+		p, known := v.params[id], id != 0
 		switch {
 		case !known || p.Kind != st.Kind:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonWrongKind, Station: r.Station, Param: val.Param,
