@@ -18,7 +18,16 @@ import (
 // An Encoder caches each station's measurement-and-tags prefix; it is not
 // safe for concurrent use.
 type Encoder struct {
-	prefix map[prefixKey][]byte
+	// instant holds the prefixes of instantaneous readings (nearly all) by
+	// station.Station.Index; prefix the others, and those of stations
+	// whose slot is taken (stations not from a registry).
+	instant []stationPrefix
+	prefix  map[prefixKey][]byte
+}
+
+type stationPrefix struct {
+	st *station.Station
+	p  []byte
 }
 
 type prefixKey struct {
@@ -31,18 +40,38 @@ func NewEncoder() *Encoder { return &Encoder{prefix: map[prefixKey][]byte{}} }
 
 // Append appends one point for r (which belongs to st) and a newline.
 func (e *Encoder) Append(buf []byte, st *station.Station, r *ingest.Reading) []byte {
-	k := prefixKey{st, r.Period}
-	p, ok := e.prefix[k]
-	if !ok {
-		p = Prefix(st, r.Period)
-		e.prefix[k] = p
-	}
-	buf = append(buf, p...)
+	buf = append(buf, e.prefixOf(st, r.Period)...)
 	buf = AppendFields(buf, r.Values)
 	buf = append(buf, ' ')
 	buf = strconv.AppendInt(buf, r.Time.UnixNano(), 10)
 	return append(buf, '\n')
 }
+
+func (e *Encoder) prefixOf(st *station.Station, period ingest.Period) []byte {
+	i := st.Index
+	if period == ingest.PeriodInstant && i >= 0 && i < maxSlots {
+		if i < len(e.instant) && e.instant[i].st == st {
+			return e.instant[i].p
+		}
+		if i >= len(e.instant) {
+			e.instant = append(e.instant, make([]stationPrefix, i+1-len(e.instant))...)
+		}
+		if e.instant[i].st == nil {
+			e.instant[i] = stationPrefix{st, Prefix(st, period)}
+			return e.instant[i].p
+		}
+	}
+	k := prefixKey{st, period}
+	p, ok := e.prefix[k]
+	if !ok {
+		p = Prefix(st, period)
+		e.prefix[k] = p
+	}
+	return p
+}
+
+// maxSlots bounds the slot slice against a station with a wild Index.
+const maxSlots = 1 << 20
 
 // AppendFields appends the field set of values (without leading space).
 func AppendFields(buf []byte, values []ingest.Value) []byte {
