@@ -310,6 +310,15 @@ func (d *Deriver) retainFrom(c int64) int64 {
 }
 
 func sortedIndex[T any](list []T, start int64, key func(T) int64) (int, bool) {
+	// Readings arrive in time order, nearly always for the newest record.
+	if n := len(list); n > 0 {
+		switch k := key(list[n-1]); {
+		case k == start:
+			return n - 1, true
+		case k < start:
+			return n, false
+		}
+	}
 	i := sort.Search(len(list), func(i int) bool { return key(list[i]) >= start })
 	return i, i < len(list) && key(list[i]) == start
 }

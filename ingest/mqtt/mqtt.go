@@ -347,6 +347,11 @@ func (s *Source) onMessage(_ paho.Client, m paho.Message) {
 	default:
 	}
 	select {
+	case s.out <- d: // the queue has room: no two-way select
+		return
+	default:
+	}
+	select {
 	case s.out <- d:
 	case <-s.quiesce:
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,6 +106,7 @@ type Pipeline struct {
 	lastSeen []lastSeen // by station.Station.Index
 	fatalMu  sync.Mutex
 	fatal    error
+	hasFatal atomic.Bool // fatal is set: Run checks it for every delivery
 	walDone  func(error)
 	accepted [2]prometheus.Counter
 	received [2]prometheus.Counter // JSON, HJ 212
@@ -142,23 +144,38 @@ func New(cfg Config) *Pipeline {
 // fails (the returned error). Deliveries still queued in `in` when ctx ends
 // are left unacked: the broker redelivers them.
 func (p *Pipeline) Run(ctx context.Context, in <-chan Delivery) error {
+	done := ctx.Done()
 	for {
 		if err := p.failed(); err != nil {
 			return err
 		}
+		var d Delivery
+		var ok bool
+		// Non-blocking receives first: under load a delivery is nearly
+		// always waiting, and they cost less than a two-way select (the
+		// check of done takes no lock while ctx is live).
 		select {
-		case <-ctx.Done():
+		case <-done:
 			return nil
-		case d, ok := <-in:
-			if !ok {
+		default:
+		}
+		select {
+		case d, ok = <-in:
+		default:
+			select {
+			case <-done:
+				return nil
+			case d, ok = <-in:
+			}
+		}
+		if !ok {
+			return nil
+		}
+		if err := p.Handle(ctx, &d); err != nil {
+			if errors.Is(err, context.Canceled) {
 				return nil
 			}
-			if err := p.Handle(ctx, &d); err != nil {
-				if errors.Is(err, context.Canceled) {
-					return nil
-				}
-				return err
-			}
+			return err
 		}
 	}
 }
@@ -293,6 +310,7 @@ func (p *Pipeline) onDurable(err error) {
 		p.fatalMu.Lock()
 		if p.fatal == nil {
 			p.fatal = fmt.Errorf("wal write failed: %w", err)
+			p.hasFatal.Store(true)
 		}
 		p.fatalMu.Unlock()
 		return
@@ -301,6 +319,9 @@ func (p *Pipeline) onDurable(err error) {
 }
 
 func (p *Pipeline) failed() error {
+	if !p.hasFatal.Load() {
+		return nil
+	}
 	p.fatalMu.Lock()
 	defer p.fatalMu.Unlock()
 	return p.fatal
