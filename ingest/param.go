@@ -29,21 +29,68 @@ type ParamID uint8
 // to NumParams.
 const NumParams = len(catalogue)
 
-var paramIDs = func() map[string]ParamID {
-	m := make(map[string]ParamID, len(catalogue))
-	for i, p := range catalogue {
-		m[p.Name] = ParamID(i + 1)
-	}
-	return m
-}()
-
 // LookupParam returns the ID and description of the named parameter.
 func LookupParam(name string) (ParamID, Param, bool) {
-	id, ok := paramIDs[name]
-	if !ok {
+	id := paramID(name)
+	if id == 0 {
 		return 0, Param{}, false
 	}
 	return id, catalogue[id-1], true
+}
+
+// paramID is the catalogue's index of name plus one (0: none), as a switch,
+// which costs a decoder less than hashing the name for every value
+// (TestParamIDsFollowTheCatalogue keeps it in step with the catalogue).
+func paramID(name string) ParamID {
+	switch name {
+	case "pm25":
+		return 1
+	case "pm10":
+		return 2
+	case "so2":
+		return 3
+	case "no2":
+		return 4
+	case "o3":
+		return 5
+	case "co":
+		return 6
+	case "temp":
+		return 7
+	case "rh":
+		return 8
+	case "pressure":
+		return 9
+	case "wind_speed":
+		return 10
+	case "wind_dir":
+		return 11
+	case "water_temp":
+		return 12
+	case "ph":
+		return 13
+	case "do":
+		return 14
+	case "codmn":
+		return 15
+	case "cod":
+		return 16
+	case "bod5":
+		return 17
+	case "nh3n":
+		return 18
+	case "tp":
+		return 19
+	case "tn":
+		return 20
+	case "conductivity":
+		return 21
+	case "turbidity":
+		return 22
+	case "chla":
+		return 23
+	}
+	return 0
 }
 
 // ParamID returns the ID of v's parameter (0 if it is not in the
@@ -52,7 +99,7 @@ func (v *Value) ParamID() ParamID {
 	if v.PID != 0 {
 		return v.PID
 	}
-	return paramIDs[v.Param]
+	return paramID(v.Param)
 }
 
 var catalogue = [...]Param{
