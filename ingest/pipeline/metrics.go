@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
 )
 
 // Metrics of the pipeline stage.
@@ -12,7 +16,38 @@ type Metrics struct {
 	accepted    *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	deadLetters prometheus.Counter
-	lastReading *prometheus.GaugeVec
+	lastReading *lastReadings
+}
+
+// lastReadings is envpipe_station_last_reading_timestamp_seconds. The
+// pipeline stores each station's newest reading time in the station's
+// slot, and a scrape reads the slots: an atomic store for every reading
+// instead of setting a gauge child per station.
+type lastReadings struct {
+	desc *prometheus.Desc
+	mu   sync.RWMutex // guards the slices, which New replaces
+	sts  []*station.Station
+	ns   []atomic.Int64 // Unix ns of the newest reading, by Station.Index; 0: none
+}
+
+// attach gives the slots to the registry's stations and returns them.
+func (l *lastReadings) attach(sts []*station.Station) []atomic.Int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sts, l.ns = sts, make([]atomic.Int64, len(sts))
+	return l.ns
+}
+
+func (l *lastReadings) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+
+func (l *lastReadings) Collect(ch chan<- prometheus.Metric) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for i, st := range l.sts {
+		if ns := l.ns[i].Load(); ns != 0 {
+			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(ns)/1e9, st.ID)
+		}
+	}
 }
 
 // NewMetrics registers the pipeline's metrics with reg, pre-initialised.
@@ -34,10 +69,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "envpipe_dead_letters_total",
 			Help: "Records written to the dead-letter file.",
 		}),
-		lastReading: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "envpipe_station_last_reading_timestamp_seconds",
-			Help: "Time of the newest accepted reading per station (Unix seconds).",
-		}, []string{"station"}),
+		lastReading: &lastReadings{desc: prometheus.NewDesc("envpipe_station_last_reading_timestamp_seconds",
+			"Time of the newest accepted reading per station (Unix seconds).", []string{"station"}, nil)},
 	}
 	for _, f := range []Format{FormatJSON, FormatHJ212} {
 		m.received.WithLabelValues(string(f))

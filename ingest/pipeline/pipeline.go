@@ -103,19 +103,13 @@ type Pipeline struct {
 	appendMu sync.Mutex
 	buf      []byte
 	rejects  []ingest.Reject
-	lastSeen []lastSeen // by station.Station.Index
+	lastSeen []atomic.Int64 // Unix ns, by station.Station.Index (Metrics.lastReading)
 	fatalMu  sync.Mutex
 	fatal    error
 	hasFatal atomic.Bool // fatal is set: Run checks it for every delivery
 	walDone  func(error)
 	accepted [2]prometheus.Counter
 	received [2]prometheus.Counter // JSON, HJ 212
-}
-
-type lastSeen struct {
-	st *station.Station
-	g  prometheus.Gauge
-	t  time.Time
 }
 
 // New builds a pipeline.
@@ -129,7 +123,7 @@ func New(cfg Config) *Pipeline {
 		enc:       influx.NewEncoder(),
 		logger:    cfg.Logger.With("component", "pipeline"),
 		m:         cfg.Metrics,
-		lastSeen:  make([]lastSeen, cfg.Registry.Len()),
+		lastSeen:  cfg.Metrics.lastReading.attach(cfg.Registry.All()),
 	}
 	p.json.MaxReadings = cfg.Validation.MaxReadings
 	p.walDone = p.onDurable
@@ -269,14 +263,9 @@ func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
 		p.accepted[1].Inc()
 	}
 	// The validator returns the registry's stations, so st.Index is its
-	// slot.
-	ls := &p.lastSeen[st.Index]
-	if ls.st != st {
-		*ls = lastSeen{st: st, g: p.m.lastReading.WithLabelValues(st.ID)}
-	}
-	if r.Time.After(ls.t) {
-		ls.t = r.Time
-		ls.g.Set(float64(r.Time.UnixNano()) / 1e9)
+	// slot. Only this goroutine stores.
+	if t, ls := r.Time.UnixNano(), &p.lastSeen[st.Index]; t > ls.Load() {
+		ls.Store(t)
 	}
 }
 

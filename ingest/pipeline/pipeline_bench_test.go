@@ -14,7 +14,7 @@ import (
 	"github.com/envpipe/envpipe/ingest/wal"
 )
 
-func benchRegistry(b *testing.B, n int) *station.Registry {
+func benchRegistry(b testing.TB, n int) *station.Registry {
 	reg, errs := station.Parse([]byte(fmt.Sprintf("ranges:\n  - {prefix: zz-air-, from: 0, to: %d, digits: 4, kind: air, county: Bench}\n", n-1)))
 	if len(errs) > 0 {
 		b.Fatal(errs)

@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/envpipe/envpipe/ingest/station"
+)
+
+type nopLog struct{}
+
+func (nopLog) Append(_ context.Context, _ []byte, done func(error)) error { done(nil); return nil }
+
+func TestLastReadingIsTheNewestPerStation(t *testing.T) {
+	promReg := prometheus.NewRegistry()
+	cfg := station.DefaultValidation()
+	cfg.MaxAge = 100 * 365 * 24 * time.Hour
+	p := New(Config{Registry: benchRegistry(t, 3), Validation: cfg, Log: nopLog{},
+		Metrics: NewMetrics(promReg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, payload := range []string{
+		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
+		`{"station":"zz-air-0002","time":"2026-11-28T09:00:05.5Z","values":{"pm25":42.4}}`,
+		`{"station":"zz-air-0001","time":"2026-11-28T08:59:00Z","values":{"pm25":42.4}}`, // late: not newer
+		`{"station":"zz-air-0002","time":"2026-11-28T09:01:00Z","values":{"pm25":-5}}`,   // refused: not a reading
+	} {
+		d := Delivery{Format: FormatJSON, Topic: "env/x/data", Payload: []byte(payload), Ack: func() {}}
+		if err := p.Handle(context.Background(), &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := promReg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "envpipe_station_last_reading_timestamp_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"zz-air-0001": float64(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC).Unix()),
+		"zz-air-0002": float64(time.Date(2026, 11, 28, 9, 0, 5, 0, time.UTC).Unix()) + 0.5,
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want %v (none for the station without readings)", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %v, want %v", k, got[k], v)
+		}
+	}
+}
