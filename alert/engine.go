@@ -482,7 +482,7 @@ func appendUnique(l []time.Duration, d time.Duration) []time.Duration {
 
 func (e *Engine) station(st *station.Station) *stationState {
 	i := st.Index
-	if i < len(e.slots) && e.slots[i] != nil && e.slots[i].st == st {
+	if uint(i) < uint(len(e.slots)) && e.slots[i] != nil && e.slots[i].st == st {
 		return e.slots[i]
 	}
 	ss := e.stations[st.ID]

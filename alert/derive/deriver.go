@@ -160,7 +160,7 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		}
 		d.byPtr[st] = s
 		d.byID[st.ID] = s
-		if st.Index < len(d.slots) && d.slots[st.Index] == nil {
+		if uint(st.Index) < uint(len(d.slots)) && d.slots[st.Index] == nil {
 			d.slots[st.Index] = s
 		}
 	}
@@ -175,7 +175,7 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	now := d.now().UnixNano()
 	d.mu.Lock()
 	var s *stationState
-	if st != nil && st.Index < len(d.slots) && d.slots[st.Index] != nil && d.slots[st.Index].st == st {
+	if st != nil && uint(st.Index) < uint(len(d.slots)) && d.slots[st.Index] != nil && d.slots[st.Index].st == st {
 		s = d.slots[st.Index]
 	} else if s = d.byPtr[st]; s == nil && st != nil {
 		s = d.byID[st.ID]
