@@ -3,10 +3,14 @@
 # starts (Mosquitto with the shipped limits, influxd 1.8, envpipe from bin/):
 #   1. 200 000 readings from 1 000 stations, as fast as possible
 #   2. the same from 10 000 stations
-#   3. a steady 10 000 readings/s for 60 s: publish→queryable p50/p99, RSS
+#   3., 4. both again with the stations primed (envbench -primed: one reading
+#      each before the run, so that their state in envpipe and their series
+#      in InfluxDB exist, as in operation, instead of being made in the run)
+#   5. a steady 10 000 readings/s for 60 s: publish→queryable p50/p99, RSS
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
-# "throughput-1k throughput-10k steady". The steady scenario samples RSS
+# "throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed
+# steady". The steady scenario samples RSS
 # every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
 # 10-minute flat-memory run. BENCH_TEMPLATE replaces configs/bench.yaml.tmpl.
 set -euo pipefail
@@ -26,7 +30,7 @@ pids=()
 . "$repo/scripts/lib.sh"
 trap 'stop_all' EXIT INT TERM
 
-SCENARIOS=${BENCH_SCENARIOS:-throughput-1k throughput-10k steady}
+SCENARIOS=${BENCH_SCENARIOS:-throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed steady}
 scenario() { # name stations-file envbench-args...
 	local name=$1 stations=$2
 	shift 2
@@ -49,5 +53,7 @@ scenario() { # name stations-file envbench-args...
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 scenario throughput-1k configs/bench-stations.yaml -n "$N" -stations 1000
 scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5
+scenario throughput-1k-primed configs/bench-stations.yaml -n "$N" -stations 1000 -primed
+scenario throughput-10k-primed configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -primed
 scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
 echo "results in $out"

@@ -13,6 +13,7 @@
 //
 //	envbench -broker tcp://127.0.0.1:1883 -influx http://127.0.0.1:8086 -n 200000 -stations 1000
 //	envbench ... -rate 10000 -duration 60s      (latency at a steady rate)
+//	envbench ... -stations 10000 -primed        (stations already known: no first contact in the run)
 package main
 
 import (
@@ -39,6 +40,7 @@ type config struct {
 	pid                 int
 	base                time.Time
 	jsonOut             bool
+	primed              bool
 }
 
 func main() {
@@ -66,6 +68,8 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.rssEvery, "rss-every", 10*time.Second, "with -rate and -pid: sample envpipe's RSS this often")
 	fs.IntVar(&c.pid, "pid", 0, "envpipe's process id, for CPU and RSS from /proc (same host only)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	fs.BoolVar(&c.primed, "primed", false, "first publish one reading per station (before -base, not counted) and wait for all of them in InfluxDB: "+
+		"measures stations whose state and series exist, as in operation, instead of their first contact")
 	base := fs.String("base", "", "time of the first reading (RFC 3339; default: now minus 2 h, so readings are never in the future)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/envpipe/envpipe/internal/testenv"
+)
+
+// TestEnvbenchCountsEveryReadingThroughEnvpipe runs envbench against a real
+// Mosquitto, influxd and envpipe (built from this module, on the bench
+// template and the shipped rules), plain and -primed, and checks what it
+// reports: every reading counted in InfluxDB, envpipe's CPU and memory read
+// from /proc, and the primed run leaving the priming readings outside the
+// measured count.
+func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
+	db := testenv.InfluxDB(t)
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "envpipe")
+	if out, err := exec.Command("go", "build", "-o", exe, "github.com/envpipe/envpipe/cmd/envpipe").CombinedOutput(); err != nil {
+		t.Fatalf("build envpipe: %v\n%s", err, out)
+	}
+	tmpl, err := os.ReadFile(filepath.Join(root, "configs", "bench.yaml.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort := testenv.FreePort(t)
+	conf := strings.NewReplacer("@MQTT_URL@", broker.URL(), "@INFLUX_URL@", db.URL(), "@CLIENT_ID@", "envpipe-envbench-test",
+		"@WORK@", filepath.Join(dir, "work"), "127.0.0.1:0", "127.0.0.1:"+strconv.Itoa(httpPort)).Replace(string(tmpl))
+	confPath := filepath.Join(dir, "envpipe.yaml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command(exe, "run", "-config", confPath,
+		"-stations", filepath.Join(root, "configs", "bench-stations.yaml"), "-rules", filepath.Join(root, "configs", "rules.yaml"))
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("envpipe log:\n%s", log.String())
+		}
+	})
+	ready := "http://127.0.0.1:" + strconv.Itoa(httpPort) + "/readyz"
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(ready); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("envpipe not ready after 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	for _, tc := range []struct {
+		name   string
+		primed bool
+		base   time.Time
+	}{
+		{"cold", false, base},
+		{"primed", true, base.Add(10 * time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config{broker: broker.URL(), influx: db.URL(), db: testenv.InfluxDatabase, measurement: "air", prefix: "zz-air-",
+				digits: 4, n: 3000, stations: 200, conns: 2, window: 100, timeout: time.Minute, pid: cmd.Process.Pid,
+				base: tc.base, primed: tc.primed}
+			res, err := run(context.Background(), c, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ReadingsPerSecond <= 0 || res.CPUPer100k <= 0 || res.PeakRSSMiB <= 0 || res.Primed != tc.primed {
+				b, _ := json.Marshal(res)
+				t.Errorf("result %s", b)
+			}
+			// What envbench counted is what InfluxDB holds: the measured
+			// readings, and with -primed one more per station before base.
+			span := func(from, to time.Time) int {
+				q := "SELECT count(pm25) FROM air WHERE time >= " + strconv.FormatInt(from.UnixNano(), 10) + " AND time < " + strconv.FormatInt(to.UnixNano(), 10)
+				s, err := db.Query(q)
+				if err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if len(s) == 0 || len(s[0].Values) == 0 {
+					return 0 // no points: no series
+				}
+				switch n := s[0].Values[0][1].(type) {
+				case json.Number:
+					v, _ := n.Int64()
+					return int(v)
+				case float64:
+					return int(n)
+				}
+				t.Fatalf("%s: count %v (%T)", q, s[0].Values[0][1], s[0].Values[0][1])
+				return 0
+			}
+			if got := span(tc.base, tc.base.Add(time.Duration(c.n)*time.Millisecond)); got != c.n {
+				t.Errorf("%d readings in the measured range, want %d", got, c.n)
+			}
+			want := 0
+			if tc.primed {
+				want = c.stations
+			}
+			if got := span(tc.base.Add(-time.Duration(c.stations)*time.Millisecond), tc.base); got != want {
+				t.Errorf("%d readings in the priming range, want %d", got, want)
+			}
+		})
+	}
+}
