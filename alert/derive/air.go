@@ -27,14 +27,6 @@ const (
 	nParams = len(hourParams)
 )
 
-var paramIndex = func() map[string]int {
-	m := make(map[string]int, nParams)
-	for i, p := range hourParams {
-		m[p] = i
-	}
-	return m
-}()
-
 // hourParamOf maps ingest.ParamIDs to hourParams indexes (−1: none), so
 // that a value costs no hashing of its name.
 var hourParamOf = func() (a [ingest.NumParams + 1]int8) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/envpipe/envpipe/alert/aqi"
+	"github.com/envpipe/envpipe/ingest"
 )
 
 // HourMeans is one station-hour of valid hourly means, as an air_hourly
@@ -58,7 +59,8 @@ func (d *Deriver) Warm(hours []HourMeans, days []DayValues) {
 		}
 		h := &hourRec{start: start, computed: true, emitted: true, aqiEmitted: true}
 		for name, v := range hm.Means {
-			if p, ok := paramIndex[name]; ok && usable(v) {
+			id, _, _ := ingest.LookupParam(name)
+			if p := hourParamOf[id]; p >= 0 && usable(v) {
 				h.mean[p], h.n[p], h.cover[p] = meanOfDecimal(v), 1, 60
 			}
 		}
