@@ -111,7 +111,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	stations   map[string]*stationState
-	slots      []*stationState // by station.Station.Index, for Observe
+	slots      station.Slots[*stationState] // for Observe
 	order      []*stationState
 	alerts     map[alertKey]*Alert // canonical; stations index theirs too
 	specs      map[string]*seriesSpec
@@ -481,9 +481,8 @@ func appendUnique(l []time.Duration, d time.Duration) []time.Duration {
 }
 
 func (e *Engine) station(st *station.Station) *stationState {
-	i := st.Index
-	if uint(i) < uint(len(e.slots)) && e.slots[i] != nil && e.slots[i].st == st {
-		return e.slots[i]
+	if ss, ok := e.slots.Get(st); ok {
+		return ss
 	}
 	ss := e.stations[st.ID]
 	if ss != nil {
@@ -491,19 +490,9 @@ func (e *Engine) station(st *station.Station) *stationState {
 	} else {
 		ss = e.addStation(st)
 	}
-	if i >= 0 && i < maxSlots {
-		if i >= len(e.slots) {
-			e.slots = append(e.slots, make([]*stationState, i+1-len(e.slots))...)
-		}
-		if e.slots[i] == nil || e.slots[i].st.ID == st.ID {
-			e.slots[i] = ss
-		}
-	}
+	e.slots.Put(st, ss)
 	return ss
 }
-
-// maxSlots bounds the slot slice against a station with a wild Index.
-const maxSlots = 1 << 20
 
 func normal(f ingest.Flag) bool { return f == ingest.FlagNormal || f == 0 }
 

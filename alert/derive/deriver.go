@@ -38,7 +38,7 @@ type Deriver struct {
 
 	onAQI func(st *station.Station, period string, start time.Time, aqi int)
 	byPtr map[*station.Station]*stationState
-	slots []*stationState // by station.Station.Index
+	slots station.Slots[*stationState]
 	byID  map[string]*stationState
 	air   []*stationState
 	water []*stationState
@@ -123,7 +123,6 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		emit:    emit,
 		now:     now,
 		byPtr:   map[*station.Station]*stationState{},
-		slots:   make([]*stationState, len(stations)),
 		byID:    map[string]*stationState{},
 	}
 	d.net.init()
@@ -160,9 +159,7 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		}
 		d.byPtr[st] = s
 		d.byID[st.ID] = s
-		if uint(st.Index) < uint(len(d.slots)) && d.slots[st.Index] == nil {
-			d.slots[st.Index] = s
-		}
+		d.slots.Put(st, s)
 	}
 	return d, nil
 }
@@ -175,10 +172,13 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	now := d.now().UnixNano()
 	d.mu.Lock()
 	var s *stationState
-	if st != nil && uint(st.Index) < uint(len(d.slots)) && d.slots[st.Index] != nil && d.slots[st.Index].st == st {
-		s = d.slots[st.Index]
-	} else if s = d.byPtr[st]; s == nil && st != nil {
-		s = d.byID[st.ID]
+	if st != nil {
+		var ok bool
+		if s, ok = d.slots.Get(st); !ok {
+			if s = d.byPtr[st]; s == nil {
+				s = d.byID[st.ID]
+			}
+		}
 	}
 	if s == nil {
 		d.mu.Unlock()

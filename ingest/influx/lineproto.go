@@ -21,13 +21,8 @@ type Encoder struct {
 	// instant holds the prefixes of instantaneous readings (nearly all) by
 	// station.Station.Index; prefix the others, and those of stations
 	// whose slot is taken (stations not from a registry).
-	instant []stationPrefix
+	instant station.Slots[[]byte]
 	prefix  map[prefixKey][]byte
-}
-
-type stationPrefix struct {
-	st *station.Station
-	p  []byte
 }
 
 type prefixKey struct {
@@ -48,30 +43,21 @@ func (e *Encoder) Append(buf []byte, st *station.Station, r *ingest.Reading) []b
 }
 
 func (e *Encoder) prefixOf(st *station.Station, period ingest.Period) []byte {
-	i := st.Index
-	if period == ingest.PeriodInstant && i >= 0 && i < maxSlots {
-		if i < len(e.instant) && e.instant[i].st == st {
-			return e.instant[i].p
-		}
-		if i >= len(e.instant) {
-			e.instant = append(e.instant, make([]stationPrefix, i+1-len(e.instant))...)
-		}
-		if e.instant[i].st == nil {
-			e.instant[i] = stationPrefix{st, Prefix(st, period)}
-			return e.instant[i].p
+	if period == ingest.PeriodInstant {
+		if p, ok := e.instant.Get(st); ok {
+			return p
 		}
 	}
 	k := prefixKey{st, period}
-	p, ok := e.prefix[k]
-	if !ok {
-		p = Prefix(st, period)
+	if p, ok := e.prefix[k]; ok {
+		return p
+	}
+	p := Prefix(st, period)
+	if period != ingest.PeriodInstant || !e.instant.Put(st, p) {
 		e.prefix[k] = p
 	}
 	return p
 }
-
-// maxSlots bounds the slot slice against a station with a wild Index.
-const maxSlots = 1 << 20
 
 // AppendFields appends the field set of values (without leading space).
 func AppendFields(buf []byte, values []ingest.Value) []byte {
