@@ -203,16 +203,7 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 		go func() {
 			defer wg.Done()
 			cl := clients[ci]
-			toks := make([]paho.Token, 0, c.window)
-			wait := func() {
-				for _, t := range toks {
-					if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-						pubErr.Store(fmt.Errorf("publish: %v", t.Error()))
-					}
-				}
-				toks = toks[:0]
-			}
-			k := 0
+			w := inflight{max: c.window}
 			for i := ci; i < c.n; i += c.conns {
 				if ctx.Err() != nil {
 					return
@@ -224,13 +215,14 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 					}
 				}
 				st := c.station(i)
-				toks = append(toks, cl.Publish("env/"+st+"/data", 1, false, payload(st, c.base.Add(time.Duration(i)*time.Millisecond), i)))
-				published.Add(1)
-				if k++; len(toks) == c.window {
-					wait()
+				if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, c.base.Add(time.Duration(i)*time.Millisecond), i))); err != nil {
+					pubErr.Store(err)
 				}
+				published.Add(1)
 			}
-			wait()
+			if err := w.wait(); err != nil {
+				pubErr.Store(err)
+			}
 		}()
 	}
 	wg.Wait()
@@ -282,6 +274,35 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 	return res, nil
 }
 
+// inflight bounds a connection's unacknowledged publishes: add waits for
+// all of them once max are out.
+type inflight struct {
+	max  int
+	toks []paho.Token
+}
+
+func (w *inflight) add(t paho.Token) error {
+	w.toks = append(w.toks, t)
+	if len(w.toks) < w.max {
+		return nil
+	}
+	return w.wait()
+}
+
+// wait waits for every publish out and returns the first failure.
+func (w *inflight) wait() error {
+	var err error
+	for _, t := range w.toks {
+		if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+			if err == nil {
+				err = fmt.Errorf("publish: %v", t.Error())
+			}
+		}
+	}
+	w.toks = w.toks[:0]
+	return err
+}
+
 // prime publishes one reading per station in the milliseconds before
 // c.base and waits until InfluxDB has them all, so that the measured run
 // finds every station's state in envpipe and its series in InfluxDB.
@@ -293,27 +314,15 @@ func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
 	} else if n != 0 {
 		return fmt.Errorf("%d readings already in InfluxDB in the priming range; pass another -base", n)
 	}
-	toks := make([]paho.Token, 0, c.window)
-	wait := func() error {
-		for _, t := range toks {
-			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-				return fmt.Errorf("prime: publish: %v", t.Error())
-			}
-		}
-		toks = toks[:0]
-		return nil
-	}
+	w := inflight{max: c.window}
 	for i := range c.stations {
 		st := c.station(i)
-		toks = append(toks, cl.Publish("env/"+st+"/data", 1, false, payload(st, from.Add(time.Duration(i)*time.Millisecond), i)))
-		if len(toks) == c.window {
-			if err := wait(); err != nil {
-				return err
-			}
+		if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, from.Add(time.Duration(i)*time.Millisecond), i))); err != nil {
+			return fmt.Errorf("prime: %w", err)
 		}
 	}
-	if err := wait(); err != nil {
-		return err
+	if err := w.wait(); err != nil {
+		return fmt.Errorf("prime: %w", err)
 	}
 	for {
 		n, err := db.count(ctx, q)
