@@ -47,9 +47,16 @@ scenario() { # name stations-file envbench-args...
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 	echo "=== $name"
 	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" -timeout 20m "$@" | tee "$out/$name.txt"
+	# Where the machine's CPU went, servers included (envbench's own CPU
+	# is the publisher's): the whole lives of the processes, start-up too.
+	printf 'CPU seconds: mosquitto %s, influxd %s, envpipe %s\n' \
+		"$(cpu_seconds "${pids[0]}")" "$(cpu_seconds "${pids[1]}")" "$(cpu_seconds "$epid")" | tee -a "$out/$name.txt"
 	stop_all
 }
 
+cpu_seconds() { # PID: user+system CPU seconds so far
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 scenario throughput-1k configs/bench-stations.yaml -n "$N" -stations 1000
 scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestBufferedConnKeepsOrderUnderConcurrentFlushes writes many small
@@ -33,5 +34,55 @@ func TestBufferedConnKeepsOrderUnderConcurrentFlushes(t *testing.T) {
 	wg.Wait()
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {
 		t.Fatalf("received %d bytes, want %d, or out of order", got.Len(), want.Len())
+	}
+}
+
+// TestCoalescingReaderWaitsOnlyAfterShortReads: every byte arrives in
+// order either way; a trickle of small messages makes the reader wait
+// before each next read, a backlog (full reads) never does.
+func TestCoalescingReaderWaitsOnlyAfterShortReads(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		chunk     int
+		wantWaits bool
+	}{
+		{"trickle of 250-byte messages", 250, true},
+		{"backlog in 16 KiB reads", 16 << 10, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			waits := 0
+			r := &coalescingReader{Conn: a, sleep: func(time.Duration) { waits++ }}
+			var want bytes.Buffer
+			go func() {
+				for i := 0; i < 200; i++ {
+					p := bytes.Repeat([]byte{byte(i)}, tc.chunk)
+					want.Write(p)
+					b.Write(p)
+				}
+				b.Close()
+			}()
+			// As bufio fills its 64 KiB buffer.
+			var got []byte
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("read %d bytes, want %d, or out of order", len(got), want.Len())
+			}
+			// The read that returns io.EOF follows the last full one
+			// (a short read, 0 bytes, is what ends a backlog too).
+			if tc.wantWaits && waits < 150 || !tc.wantWaits && waits > 1 {
+				t.Errorf("%d waits over 200 writes of %d bytes", waits, tc.chunk)
+			}
+		})
 	}
 }
