@@ -1,6 +1,7 @@
 package influx
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/envpipe/envpipe/ingest"
@@ -68,7 +69,7 @@ func AppendFields(buf []byte, values []ingest.Value) []byte {
 		buf = append(buf, v.Param...)
 		if v.Flag != ingest.FlagNormal && v.Flag != 0 {
 			buf = append(buf, "_flagged="...)
-			buf = strconv.AppendFloat(buf, v.V, 'g', -1, 64)
+			buf = AppendFloat(buf, v.V)
 			buf = append(buf, ',')
 			buf = append(buf, v.Param...)
 			buf = append(buf, `_flag="`...)
@@ -76,9 +77,46 @@ func AppendFields(buf []byte, values []ingest.Value) []byte {
 			continue
 		}
 		buf = append(buf, '=')
-		buf = strconv.AppendFloat(buf, v.V, 'g', -1, 64)
+		buf = AppendFloat(buf, v.V)
 	}
 	return buf
+}
+
+// AppendFloat appends v as strconv.AppendFloat(buf, v, 'g', -1, 64) does,
+// byte for byte, in a fraction of the time for what instruments send:
+// values between 1e-4 and 1e6 with at most six decimals. Those are exact
+// multiples of 1e-6 as far as float64 can tell (m/1e6 == v); the rounding
+// interval of a float64 below 1e6 is under 1e-10 wide, so no shorter
+// decimal rounds to v and the digits of m are the shortest ones.
+func AppendFloat(buf []byte, v float64) []byte {
+	if a := math.Abs(v); a >= 1e-4 && a < 1e6 {
+		if m := math.Round(v * 1e6); m/1e6 == v {
+			if m < 0 {
+				buf = append(buf, '-')
+				m = -m
+			}
+			u := uint64(m)
+			buf = strconv.AppendUint(buf, u/1e6, 10)
+			if frac := u % 1e6; frac != 0 {
+				var d [7]byte
+				d[0] = '.'
+				for i := 6; i > 0; i-- {
+					d[i] = byte('0' + frac%10)
+					frac /= 10
+				}
+				n := len(d)
+				for d[n-1] == '0' {
+					n--
+				}
+				buf = append(buf, d[:n]...)
+			}
+			return buf
+		}
+	}
+	if v == 0 && !math.Signbit(v) {
+		return append(buf, '0')
+	}
+	return strconv.AppendFloat(buf, v, 'g', -1, 64)
 }
 
 // Measurement is where readings of kind k and period p are written.

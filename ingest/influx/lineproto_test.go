@@ -1,6 +1,9 @@
 package influx
 
 import (
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,5 +56,59 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = e.Append(buf[:0], st, &r)
+	}
+}
+
+// TestAppendFloatIsStrconvByteForByte: the fast path must write exactly
+// what strconv's shortest 'g' format writes, inside its range and at its
+// edges; outside it strconv does the work.
+func TestAppendFloatIsStrconvByteForByte(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 42.4, 65.2, 0.8, 96.2, 0.1, 0.2, 0.1 + 0.2,
+		1e-4, 0.00011, 9.9e-5, -1e-4, 0.000001, 1e-7, 999999.999999, 1e6, 1e6 - 1, 1234567.5,
+		123456.123456, 123456.1234567, 0.123456, 0.1234567, 5e-324, math.MaxFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), 40000, 3.14159265358979, 7.25, -273.15}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		// Decimals as instruments send them, and arbitrary doubles.
+		d := float64(r.Int64N(2e12)-1e12) / math.Pow10(r.IntN(8))
+		vals = append(vals, d, math.Float64frombits(r.Uint64()), r.Float64()*1e6)
+	}
+	for _, v := range vals {
+		if got, want := string(AppendFloat(nil, v)), strconv.FormatFloat(v, 'g', -1, 64); got != want {
+			t.Fatalf("AppendFloat(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func FuzzAppendFloat(f *testing.F) {
+	for _, v := range []float64{42.4, 0.8, 1e-4, 999999.999999, 0.1 + 0.2, -0.5} {
+		f.Add(math.Float64bits(v))
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) {
+		v := math.Float64frombits(bits)
+		if got, want := string(AppendFloat(nil, v)), strconv.FormatFloat(v, 'g', -1, 64); got != want {
+			t.Fatalf("AppendFloat(%v) = %q, want %q", v, got, want)
+		}
+	})
+}
+
+func BenchmarkAppendFloat(b *testing.B) {
+	vals := []float64{42.4, 65.2, 8.4, 35.2, 0.8, 96.2}
+	var buf []byte
+	for _, tc := range []struct {
+		name string
+		f    func([]byte, float64) []byte
+	}{
+		{"fast", AppendFloat},
+		{"strconv", func(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'g', -1, 64) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				buf = buf[:0]
+				for _, v := range vals {
+					buf = tc.f(buf, v)
+				}
+			}
+		})
 	}
 }
