@@ -83,8 +83,11 @@ func (b *bufferedConn) Write(p []byte) (int, error) {
 // its own: a poll, a read syscall and a round through the scheduler for
 // 250 bytes, which cost more CPU than decoding and storing the reading. A
 // short wait first lets the messages of the next fraction of a millisecond
-// arrive and be read in one call. Under a backlog reads come back full and
-// never wait.
+// arrive and be read in one call. In the shared harness (200 000 readings
+// as fast as the box allows, three alternating pairs, 2026-11-28) envpipe
+// spent 5–16 % less CPU per reading with it; at a steady 10 000/s `make
+// bench` measured no difference (2 ms waits, two pairs). Under a backlog
+// reads come back full and never wait.
 type coalescingReader struct {
 	net.Conn
 	short bool                // the last read returned less than coalesceBelow and did not fill p
