@@ -10,7 +10,7 @@ import (
 	"github.com/envpipe/envpipe/ingest/station"
 )
 
-// benchFixture is an engine on the shipped rules with 1 000 air stations
+// benchFixture is an engine on the shipped rules with n air stations
 // reporting every minute, warmed up past min_coverage of the 24 h windows
 // and min_days of the year-to-date means, so that every rule is evaluated
 // as in production. It is built once per process and keeps advancing.
@@ -25,9 +25,8 @@ type benchFixture struct {
 	observed int
 }
 
-var bench *benchFixture
-
-const benchStations = 1000
+// benches holds a fixture per number of stations.
+var benches = map[int]*benchFixture{}
 
 // benchBase are typical clean-air values (none near a limit).
 var benchBase = [...]struct {
@@ -35,7 +34,7 @@ var benchBase = [...]struct {
 	v     float64
 }{{"pm25", 28}, {"pm10", 50}, {"so2", 9}, {"no2", 25}, {"co", 0.7}, {"o3", 70}}
 
-func newBenchFixture(b *testing.B) *benchFixture {
+func newBenchFixture(b *testing.B, benchStations int) *benchFixture {
 	rules, errs := LoadRules("../configs/rules.yaml")
 	for _, err := range errs {
 		b.Fatal(err)
@@ -97,14 +96,24 @@ func (f *benchFixture) observe() {
 }
 
 // BenchmarkObserve is Engine.Observe on the shipped rules: one op is one
-// reading of 6 parameters at one of 1 000 air stations, round robin.
+// reading of 6 parameters at one of 1 000 (or 10 000) air stations, round
+// robin: the second shows what per-station state costs once it no longer
+// fits in the CPU caches.
 func BenchmarkObserve(b *testing.B) {
-	if bench == nil {
-		bench = newBenchFixture(b)
-	}
-	f := bench
-	b.ReportAllocs()
-	for b.Loop() {
-		f.observe()
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("stations=%d", n), func(b *testing.B) {
+			if n > 1000 && testing.Short() {
+				b.Skip("a 10 000-station warm-up takes a while")
+			}
+			f := benches[n]
+			if f == nil {
+				f = newBenchFixture(b, n)
+				benches[n] = f
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				f.observe()
+			}
+		})
 	}
 }

@@ -137,6 +137,10 @@ type stationState struct {
 	rules  []*Rule
 	stale  bool // some rule is a stale rule
 	series map[string]*series
+	// slab holds the series side by side (made with the first): a
+	// reading's parameters then touch neighbouring memory, not one page
+	// each, which counts once stations outnumber the CPU's caches.
+	slab []series
 	// ruleSeries[i] caches series[rules[i].Param] once it exists.
 	ruleSeries []*series
 	// layout caches seriesFor of the latest reading's parameters by
@@ -344,6 +348,7 @@ type seriesSpec struct {
 	stale   bool
 	windows map[string][]time.Duration
 	ytd     map[string]bool
+	params  int // parameters with a series: the keys of windows and ytd
 }
 
 func (e *Engine) addStation(st *station.Station) *stationState {
@@ -370,6 +375,12 @@ func (e *Engine) addStation(st *station.Station) *stationState {
 				spec.stale = true
 			}
 		}
+		spec.params = len(spec.windows)
+		for p := range spec.ytd {
+			if _, ok := spec.windows[p]; !ok {
+				spec.params++
+			}
+		}
 		e.specs[string(key)] = spec
 	}
 	// Series are made at a parameter's first value: a registry of
@@ -393,8 +404,17 @@ func (ss *stationState) seriesFor(param string) *series {
 	}
 	if ss.series == nil {
 		ss.series = map[string]*series{}
+		ss.slab = make([]series, 0, ss.spec.params)
 	}
-	s := newSeries(w, ytd)
+	var s *series
+	if n := len(ss.slab); n < cap(ss.slab) {
+		// Within the capacity: the slab never moves.
+		ss.slab = ss.slab[:n+1]
+		s = &ss.slab[n]
+		s.init(w, ytd)
+	} else {
+		s = newSeries(w, ytd)
+	}
 	ss.series[param] = s
 	return s
 }

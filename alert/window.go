@@ -118,6 +118,12 @@ func bucketWidth(windows []time.Duration) int64 {
 // ytd, a year-to-date accumulator.
 func newSeries(windows []time.Duration, ytd bool) *series {
 	s := &series{}
+	s.init(windows, ytd)
+	return s
+}
+
+// init makes the zero series s one for the given windows and ytd.
+func (s *series) init(windows []time.Duration, ytd bool) {
 	s.wins = s.winsBuf[:0]
 	if len(windows) > 0 {
 		s.width = bucketWidth(windows)
@@ -135,7 +141,6 @@ func newSeries(windows []time.Duration, ytd bool) *series {
 		s.ytdBuf = ytdAcc{day: -1 << 62}
 		s.ytd = &s.ytdBuf
 	}
-	return s
 }
 
 func floorDiv(a, b int64) int64 {
