@@ -201,8 +201,13 @@ func dashSimulate(now time.Time) dashSimResult {
 				"tp": math.Round((0.04+0.01*float64(k%6))*1000) / 1000, "tn": 0.8, "ph": 7.3, "water_temp": 15,
 				"conductivity": 320, "turbidity": 12, "chla": 4,
 			}
+			// Two flagged parameters a sample, in turn: the day has at
+			// least 7 samples (k = 0…6), so each of the 12 parameters
+			// has flagged values at every section whatever the hour.
 			rd := dashReading{Station: st, Time: ts.Format(time.RFC3339), Values: vals,
-				Flags: map[string]string{dashWaterParams[(k+4*w)%len(dashWaterParams)]: "D"}}
+				Flags: map[string]string{
+					dashWaterParams[(2*k+4*w)%len(dashWaterParams)]:   "D",
+					dashWaterParams[(2*k+1+4*w)%len(dashWaterParams)]: "D"}}
 			b, _ := json.Marshal([]dashReading{rd})
 			r.msgs = append(r.msgs, [2]string{"env/" + st + "/data", string(b)})
 			r.waterSamples++
