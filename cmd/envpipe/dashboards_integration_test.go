@@ -115,6 +115,44 @@ func TestDashboardQueriesAgainstASimulatedDay(t *testing.T) {
 
 var cstDash = time.FixedZone("CST", 8*3600)
 
+// TestDashSimulationFlagsEveryParameterAtAnyHour: whatever the time of day
+// the dashboard test runs, its simulated day must give every station a
+// flagged value of each of its parameters, which the per-parameter panels
+// query (the water sections once lacked some of theirs in runs between
+// 01:00 and 21:00 CST).
+func TestDashSimulationFlagsEveryParameterAtAnyHour(t *testing.T) {
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, cstDash)
+	for m := 0; m < 24*60; m += 20 {
+		now := day.Add(time.Duration(m) * time.Minute)
+		flagged := map[string]map[string]bool{}
+		for _, msg := range dashSimulate(now).msgs {
+			var rds []dashReading
+			if err := json.Unmarshal([]byte(msg[1]), &rds); err != nil {
+				t.Fatal(err)
+			}
+			for _, rd := range rds {
+				for p := range rd.Flags {
+					if flagged[rd.Station] == nil {
+						flagged[rd.Station] = map[string]bool{}
+					}
+					flagged[rd.Station][p] = true
+				}
+			}
+		}
+		for _, group := range []struct {
+			stations, params []string
+		}{{dashAirStations, dashAirParams}, {dashWaterStations, dashWaterParams}} {
+			for _, st := range group.stations {
+				for _, p := range group.params {
+					if !flagged[st][p] {
+						t.Fatalf("run at %s CST: %s has no flagged %s", now.Format("15:04"), st, p)
+					}
+				}
+			}
+		}
+	}
+}
+
 const dashStations = `stations:
   - {id: dash-air-01, name: 市监测站, kind: air, county: Hetang, lat: 27.8640, lon: 113.1650, interval: 1m}
   - {id: dash-air-02, name: 白关工业园, kind: air, county: Hetang, lat: 27.7880, lon: 113.1700, interval: 1m}
