@@ -244,15 +244,8 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 	if c.pid > 0 {
 		rssStart = before.rssMiB
 	}
-	for {
-		n, err := db.count(ctx, countQ)
-		if err == nil && n >= c.n {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("only %d of %d readings visible after %s", n, c.n, c.timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if n, ok := db.waitCount(ctx, countQ, c.n); !ok {
+		return nil, fmt.Errorf("only %d of %d readings visible after %s", n, c.n, c.timeout)
 	}
 	res.EndToEndSeconds = time.Since(start).Seconds()
 	res.ReadingsPerSecond = float64(c.n) / res.EndToEndSeconds
@@ -324,16 +317,10 @@ func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
 	if err := w.wait(); err != nil {
 		return fmt.Errorf("prime: %w", err)
 	}
-	for {
-		n, err := db.count(ctx, q)
-		if err == nil && n >= c.stations {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("prime: only %d of %d readings visible: %w", n, c.stations, ctx.Err())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if n, ok := db.waitCount(ctx, q, c.stations); !ok {
+		return fmt.Errorf("prime: only %d of %d readings visible: %w", n, c.stations, ctx.Err())
 	}
+	return nil
 }
 
 // influx runs InfluxQL counts over the 1.x query API (InfluxDB 1.8, or 2.x
@@ -341,6 +328,21 @@ func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
 type influx struct {
 	url, db string
 	client  *http.Client
+}
+
+// waitCount polls q every 50 ms until it counts want, or ctx ends (false,
+// with the last count).
+func (in *influx) waitCount(ctx context.Context, q string, want int) (int, bool) {
+	for {
+		n, err := in.count(ctx, q)
+		if err == nil && n >= want {
+			return n, true
+		}
+		if ctx.Err() != nil {
+			return n, false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (in *influx) count(ctx context.Context, q string) (int, error) {
