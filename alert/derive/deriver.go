@@ -37,7 +37,6 @@ type Deriver struct {
 	now     func() time.Time
 
 	onAQI func(st *station.Station, period string, start time.Time, aqi int)
-	byPtr map[*station.Station]*stationState
 	slots station.Slots[*stationState]
 	byID  map[string]*stationState
 	air   []*stationState
@@ -122,7 +121,6 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		offset:  int64(off),
 		emit:    emit,
 		now:     now,
-		byPtr:   map[*station.Station]*stationState{},
 		byID:    map[string]*stationState{},
 	}
 	d.net.init()
@@ -157,7 +155,6 @@ func New(cfg Config, stations []*station.Station, emit func(lineProtocol []byte)
 		default:
 			continue
 		}
-		d.byPtr[st] = s
 		d.byID[st.ID] = s
 		d.slots.Put(st, s)
 	}
@@ -175,9 +172,7 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	if st != nil {
 		var ok bool
 		if s, ok = d.slots.Get(st); !ok {
-			if s = d.byPtr[st]; s == nil {
-				s = d.byID[st.ID]
-			}
+			s = d.byID[st.ID] // a station not from a registry, or its copy
 		}
 	}
 	if s == nil {
