@@ -1,11 +1,13 @@
 package derive
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/envpipe/envpipe/alert/limits"
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
 )
 
 func TestComplianceArithmetic(t *testing.T) {
@@ -35,6 +37,7 @@ func TestComplianceArithmetic(t *testing.T) {
 			r.fill(id, day(n), day(n+1), time.Minute, constant(vals...))
 		}
 	}
+	r.settle() // b's days closed within a second of a's: the daemon's tick writes the network points
 	for _, id := range []string{"a", "b"} {
 		if p := r.s.must("aqi", day(3), "period", "day", "station", id); p.int(t, "aqi") != map[string]int64{"a": 107, "b": 82}[id] {
 			t.Fatalf("%s day 3 aqi %v", id, p.Fields)
@@ -103,5 +106,44 @@ func TestComplianceYearToDateStartsEachYear(t *testing.T) {
 	}
 	if p := r.s.must("compliance", at(2026, 1, 1, 0, 0), "scope", "network"); p.int(t, "valid_days") != 1 {
 		t.Errorf("network Jan 1: %v", p.Fields)
+	}
+}
+
+func TestNetworkPointIsWrittenOncePerSecondAtADaysClose(t *testing.T) {
+	// 200 stations close the same day within one second of wall clock, as
+	// at midnight in operation. The network point depends on all of them;
+	// Observe writes it at the first close and then defers it to the next
+	// Tick, instead of recomputing it over the network at every close.
+	const n = 200
+	var stations []*station.Station
+	for i := range n {
+		stations = append(stations, airStation(fmt.Sprintf("s%03d", i), time.Hour))
+	}
+	r := newRig(t, DefaultConfig(), at(2026, 1, 2, 0, 0).Add(500*time.Millisecond), stations...)
+	day1 := at(2026, 1, 1, 0, 0)
+	for _, st := range stations {
+		r.observe(st.ID, at(2026, 1, 1, 12, 0), six(10, 20, 0.5, 60, 50, 30)...)
+	}
+	for _, st := range stations {
+		r.observe(st.ID, at(2026, 1, 2, 0, 0), six(10, 20, 0.5, 60, 50, 30)...)
+	}
+	if w := r.s.writesOf("compliance", day1, "scope", "network"); w != 1 {
+		t.Errorf("Observe wrote the network point %d times, want once", w)
+	}
+	if got := r.s.must("compliance", day1, "scope", "network").int(t, "stations"); got != 1 {
+		t.Errorf("first network point counts %d stations, want 1 (the first to close)", got)
+	}
+	r.settle()
+	if w := r.s.writesOf("compliance", day1, "scope", "network"); w != 2 {
+		t.Errorf("after the tick the network point was written %d times, want twice", w)
+	}
+	if got := r.s.must("compliance", day1, "scope", "network").int(t, "stations"); got != n {
+		t.Errorf("network point counts %d stations, want %d", got, n)
+	}
+	// More than a second later, a close is written at once again.
+	r.setNow(at(2026, 1, 3, 0, 0))
+	r.observe("s000", at(2026, 1, 3, 0, 0), six(10, 20, 0.5, 60, 50, 30)...)
+	if w := r.s.writesOf("compliance", at(2026, 1, 2, 0, 0), "scope", "network"); w != 1 {
+		t.Errorf("day 2's network point was written %d times by Observe, want once", w)
 	}
 }

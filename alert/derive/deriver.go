@@ -207,7 +207,7 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	if s.clock(now) >= s.next {
 		d.advance(s, s.clock(now))
 	}
-	d.flushLocked()
+	d.flushLocked(now, false)
 }
 
 // Tick closes what the passage of time closes: it advances every station's
@@ -230,7 +230,7 @@ func (d *Deriver) Tick(now time.Time) {
 			}
 		}
 	}
-	d.flushLocked()
+	d.flushLocked(n, true)
 }
 
 // Stats returns the counters.
@@ -240,11 +240,11 @@ func (d *Deriver) Stats() Stats {
 	return d.stats
 }
 
-// flushLocked emits the network points that are due and hands the pending
-// batch to emit. It is called with d.mu held and releases it; emitMu keeps
-// batches in the order they were made.
-func (d *Deriver) flushLocked() {
-	d.flushNetwork()
+// flushLocked emits the network points that are due (see flushNetwork)
+// and hands the pending batch to emit. It is called with d.mu held and
+// releases it; emitMu keeps batches in the order they were made.
+func (d *Deriver) flushLocked(now int64, force bool) {
+	d.flushNetwork(now, force)
 	if len(d.w.b) == 0 {
 		d.mu.Unlock()
 		return
@@ -295,6 +295,13 @@ func (d *Deriver) dayOf(t int64) int64 {
 func (d *Deriver) yearOf(day int64) int64 {
 	y := time.Unix(day, 0).In(d.loc).Year()
 	return time.Date(y, time.January, 1, 0, 0, 0, 0, d.loc).Unix()
+}
+
+// yearEnd returns the start (Unix s) of the year after the one containing
+// the day starting at day (Unix s).
+func (d *Deriver) yearEnd(day int64) int64 {
+	y := time.Unix(day, 0).In(d.loc).Year()
+	return time.Date(y+1, time.January, 1, 0, 0, 0, 0, d.loc).Unix()
 }
 
 // retainFrom returns the Unix s before which a station with clock c (ns)

@@ -305,6 +305,15 @@ func (r *rig) tick(now time.Time) {
 	r.d.Tick(now)
 }
 
+// settle ticks at the rig's wall clock, as the daemon does every second:
+// it writes the network points that Observe deferred (networkEvery).
+func (r *rig) settle() {
+	r.mu.Lock()
+	now := r.now
+	r.mu.Unlock()
+	r.d.Tick(now)
+}
+
 func nv(param string, v float64) ingest.Value {
 	return ingest.Value{Param: param, V: v, Flag: ingest.FlagNormal}
 }

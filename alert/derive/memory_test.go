@@ -86,7 +86,15 @@ func TestBackfillIsDerivedByEventTime(t *testing.T) {
 	if len(days) != 2 || days[0].Tags["edition"] != "2012" || days[1].Tags["edition"] != "2026" {
 		t.Errorf("daily points %v", days)
 	}
-	// A Tick at the wall clock does not write anything again.
+	// Observe wrote the network's Feb 28 point at once and deferred Mar 1's
+	// (the same wall-clock second); the next Tick writes it.
+	r.s.must("compliance", at(2026, 2, 28, 0, 0), "scope", "network")
+	if p := r.s.all("compliance", "scope", "network"); len(p) != 1 {
+		t.Errorf("network points before the tick: %v", p)
+	}
+	r.settle()
+	r.s.must("compliance", at(2026, 3, 1, 0, 0), "scope", "network")
+	// A later Tick at the wall clock does not write anything again.
 	before := len(r.s.writes)
 	r.tick(at(2026, 11, 28, 10, 0).Add(time.Hour))
 	if len(r.s.writes) != before {

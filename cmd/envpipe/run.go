@@ -262,6 +262,11 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	// The alert engine saves its state and delivers what is queued.
 	stopAlert()
 	<-alertDone
+	// What the next tick would have written: the network points that
+	// Observe defers to it.
+	if deriver != nil {
+		deriver.Tick(time.Now())
+	}
 	stopEmit()
 	<-tickDone
 	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
