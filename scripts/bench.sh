@@ -63,9 +63,9 @@ cpu_seconds() { # PID: user+system CPU seconds so far
 # ago, so that 200 000 of them (200 s of event time, 1 ms apart) do not cross
 # the top of an hour. There every station closes an hour in envpipe (at
 # midnight CST, also a day) and derived points for all of them are written:
-# a 10 000-station run across midnight cost envpipe and influxd 1.5-2 times
-# the CPU of one that crossed nothing, so a run that happened to cross it
-# was not comparable with the others. Each scenario has a fresh influxd, so
+# in a 10 000-station run across midnight influxd spent about twice the CPU
+# of a run that crossed nothing, so a run that happened to cross it was not
+# comparable with the others. Each scenario has a fresh influxd, so
 # the same times can be used again. The steady run keeps envbench's default.
 BASE=$(date -u -d '-2 hours' +%Y-%m-%dT%H:10:00Z)
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
