@@ -55,3 +55,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(FUZZTIME) ./ingest/wal
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./ingest/hj212
 	$(GO) test -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME) ./ingest/hj212
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendFloat$$' -fuzztime $(FUZZTIME) ./ingest/influx
+	$(GO) test -run '^$$' -fuzz '^FuzzOffsetSet$$' -fuzztime $(FUZZTIME) ./alert/derive

@@ -215,3 +215,36 @@ func BenchmarkStationMemory(b *testing.B) {
 		runtime.KeepAlive(d)
 	}
 }
+
+// BenchmarkObserve is derivation's cost per reading in a network where
+// every station reports every second, in turn, as in the harness: between
+// two readings of a station all the others pass. With 10 000 stations it
+// costs about half as much again as with 1 000 (2026-11-28: 200–260 and
+// 275–370 ns), as their state outgrows the CPU's caches.
+func BenchmarkObserve(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("stations=%d", n), func(b *testing.B) {
+			sts := make([]*station.Station, n)
+			for i := range sts {
+				sts[i] = airStation(fmt.Sprintf("s%05d", i), time.Second)
+			}
+			base := at(2026, 11, 28, 17, 0)
+			now := base
+			d, err := New(DefaultConfig(), sts, func([]byte) {}, func() time.Time { return now })
+			if err != nil {
+				b.Fatal(err)
+			}
+			vals := six(8.4, 35.2, 0.8, 96.2, 65.2, 42.4)
+			r := ingest.Reading{Values: vals}
+			// Event time stays inside one hour, so no hour closes in
+			// the measured part: the steady per-reading path.
+			k := 0
+			for b.Loop() {
+				i := k % n
+				r.Station, r.Time = sts[i].ID, base.Add(time.Duration(k/n%3000)*time.Second)
+				d.Observe(sts[i], &r)
+				k++
+			}
+		})
+	}
+}
