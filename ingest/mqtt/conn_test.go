@@ -86,3 +86,28 @@ func TestCoalescingReaderWaitsOnlyAfterShortReads(t *testing.T) {
 		})
 	}
 }
+
+// TestPubackWritesTheFourBytePacketAndNothingAfterClose: envpipe's own
+// PUBACKs (instead of paho's) are MQTT 3.1.1 PUBACK packets with the
+// message id big-endian, interleaved whole with paho's packets; an ack
+// for a closed connection is dropped.
+func TestPubackWritesTheFourBytePacketAndNothingAfterClose(t *testing.T) {
+	a, b := net.Pipe()
+	bc := newBufferedConn(a)
+	var got bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(&got, b)
+	}()
+	bc.puback(1)
+	bc.Write([]byte{0xc0, 0x00}) // paho's PINGREQ between two acks
+	bc.puback(0xbeef)
+	bc.Close()
+	bc.puback(7)
+	<-done
+	want := []byte{0x40, 0x02, 0x00, 0x01, 0xc0, 0x00, 0x40, 0x02, 0xbe, 0xef}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("peer received % x, want % x", got.Bytes(), want)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -202,6 +204,11 @@ type Source struct {
 	quiesced  atomic.Bool
 	data      filter
 	hj212     filter
+	// conn is the connection envpipe dialed last (nil for schemes paho
+	// dials): paho reads messages from one connection at a time and opens
+	// the next only after the last message of the one before was handled,
+	// so in onMessage it is the connection the message came in on.
+	conn atomic.Pointer[bufferedConn]
 }
 
 // New builds a source that sends deliveries to out.
@@ -242,7 +249,7 @@ func New(cfg Config, out chan<- pipeline.Delivery, m *Metrics, logger *slog.Logg
 		o.SetTLSConfig(tc)
 	}
 	if buffered(cfg.Broker) {
-		o.SetCustomOpenConnectionFn(openConnection)
+		o.SetCustomOpenConnectionFn(s.openConnection)
 	}
 	s.client = paho.NewClient(o)
 	return s, nil
@@ -321,6 +328,15 @@ func (s *Source) onConnect(c paho.Client) {
 	}()
 }
 
+func (s *Source) openConnection(uri *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	c, err := openConnection(uri, o)
+	if err != nil {
+		return nil, err
+	}
+	s.conn.Store(c)
+	return c, nil
+}
+
 func (s *Source) onLost(_ paho.Client, err error) {
 	s.connected.Store(false)
 	s.m.connected.Set(0)
@@ -333,6 +349,10 @@ func (s *Source) onLost(_ paho.Client, err error) {
 func (s *Source) onMessage(_ paho.Client, m paho.Message) {
 	topic := m.Topic()
 	d := pipeline.Delivery{Topic: topic, Payload: m.Payload(), Ack: m.Ack}
+	if c := s.conn.Load(); c != nil && m.Qos() == 1 {
+		id := m.MessageID()
+		d.Ack = func() { c.puback(id) }
+	}
 	if st, ok := s.data.station(topic); ok {
 		d.Format, d.Station = pipeline.FormatJSON, st
 	} else if st, ok := s.hj212.station(topic); ok {
