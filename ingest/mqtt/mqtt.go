@@ -348,10 +348,12 @@ func (s *Source) onLost(_ paho.Client, err error) {
 // order. It blocks while the pipeline queue is full.
 func (s *Source) onMessage(_ paho.Client, m paho.Message) {
 	topic := m.Topic()
-	d := pipeline.Delivery{Topic: topic, Payload: m.Payload(), Ack: m.Ack}
+	d := pipeline.Delivery{Topic: topic, Payload: m.Payload()}
 	if c := s.conn.Load(); c != nil && m.Qos() == 1 {
 		id := m.MessageID()
-		d.Ack = func() { c.puback(id) }
+		d.Ack = func() { c.puback(id) } // see bufferedConn.puback
+	} else {
+		d.Ack = m.Ack
 	}
 	if st, ok := s.data.station(topic); ok {
 		d.Format, d.Station = pipeline.FormatJSON, st
