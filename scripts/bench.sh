@@ -8,7 +8,8 @@
 #      in InfluxDB exist, as in operation, instead of being made in the run)
 #   5. a steady 10 000 readings/s for 60 s: publish→queryable p50/p99, RSS
 # After each scenario it prints the CPU seconds of mosquitto, influxd and
-# envpipe, to show where a change in throughput comes from.
+# envpipe, to show where a change in throughput comes from, and at the end
+# the 10 000 against 1 000 stations comparison (also in summary.txt).
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
 # "throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed
@@ -74,4 +75,21 @@ scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 
 scenario throughput-1k-primed configs/bench-stations.yaml -n "$N" -stations 1000 -primed -base "$BASE"
 scenario throughput-10k-primed configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -primed -base "$BASE"
 scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
+# The 10 000 against 1 000 stations comparison in one line per pair, with
+# where the CPU went (whole lives of the processes, as printed above).
+compare() { # name-1k name-10k label
+	local a="$out/$1.txt" b="$out/$2.txt"
+	[ -f "$a" ] && [ -f "$b" ] || return 0
+	awk -v label="$3" '
+		/^end-to-end/ { for (i = 1; i <= NF; i++) if ($i == "→") r[FILENAME] = $(i + 1) }
+		/^CPU seconds:/ { gsub(",", ""); m[FILENAME] = $4; x[FILENAME] = $6; e[FILENAME] = $8 }
+		END {
+			if (r[ARGV[1]] == "" || r[ARGV[2]] == "") exit
+			printf "10 000 vs 1 000 stations, %s: %d → %d readings/s (%+.1f %%); CPU s: mosquitto %s → %s, influxd %s → %s, envpipe %s → %s\n",
+				label, r[ARGV[1]], r[ARGV[2]], 100 * (r[ARGV[2]] / r[ARGV[1]] - 1),
+				m[ARGV[1]], m[ARGV[2]], x[ARGV[1]], x[ARGV[2]], e[ARGV[1]], e[ARGV[2]]
+		}' "$a" "$b" | tee -a "$out/summary.txt"
+}
+compare throughput-1k throughput-10k "new stations"
+compare throughput-1k-primed throughput-10k-primed "primed stations"
 echo "results in $out"
