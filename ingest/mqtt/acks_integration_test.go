@@ -12,8 +12,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/envpipe/envpipe/internal/testenv"
 	"github.com/envpipe/envpipe/ingest/pipeline"
+	"github.com/envpipe/envpipe/internal/testenv"
 )
 
 // TestAcksReachTheBrokerOnTheMessagesConnection runs the source against a
