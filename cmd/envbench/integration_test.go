@@ -24,9 +24,7 @@ import (
 // from /proc, and the primed run leaving the priming readings outside the
 // measured count.
 func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts servers")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	db := testenv.InfluxDB(t)
 	root := testenv.RepoRoot(t)

@@ -56,9 +56,7 @@ func shippedRules(t *testing.T, names ...string) string {
 // in that order, with the right labels and values. Then a mean wavering
 // inside the warning's band yields nothing more.
 func TestPM10EpisodeThroughAlertmanager(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const stations = `stations:
   - {id: zz-air-0101, name: 市监测站, kind: air, county: Hetang, lat: 27.864, lon: 113.165, interval: 10m}
 `

@@ -19,9 +19,7 @@ import (
 // It runs the real daemon as a child process, so it needs run.go to wire
 // the `alert` and `notify` sections of envpipe.yaml.
 func TestFiringAlertSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
 	hook := newWebhook(t)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envpipe/envpipe/internal/testenv"
 )
 
 // TestWaterClassAlertsNameTheItem is Done-when 2 of issue 4: at a Class II
@@ -11,9 +13,7 @@ import (
 // NH3-N; at another, 0.46 mg/L (92 % of the Class II limit 0.5) fires only
 // the warning.
 func TestWaterClassAlertsNameTheItem(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const stations = `stations:
   - {id: zz-wat-xj02, name: 枫溪, kind: water, county: Lusong, river: 湘江, section: 枫溪, target_class: II, lat: 27.81, lon: 113.14, interval: 4h}
   - {id: zz-wat-ms01, name: 茶陵洣水, kind: water, county: Chaling, river: 洣水, section: 茶陵, target_class: II, lat: 26.8, lon: 113.55, interval: 4h}
@@ -73,9 +73,7 @@ func TestWaterClassAlertsNameTheItem(t *testing.T) {
 // that stops publishing fires its stale alert after 3 × its interval and
 // resolves when it resumes.
 func TestStaleStationFiresAndResolves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const stations = `stations:
   - {id: zz-air-0101, name: 市监测站, kind: air, county: Hetang, lat: 27.864, lon: 113.165, interval: 2s}
 `

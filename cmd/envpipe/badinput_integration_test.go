@@ -19,9 +19,7 @@ import (
 // readings, and checks the reason counters, the dead-letter file and that
 // the good readings (including the good half of mixed messages) land.
 func TestBadInputIsRefusedWithAReasonAndGoodInputStillArrives(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
 	dir := t.TempDir()

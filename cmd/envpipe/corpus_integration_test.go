@@ -64,9 +64,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 // reading: each is refused with its reason and dead-lettered, envpipe keeps
 // running, and every good reading arrives.
 func TestBadInputCorpus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	cases := loadCorpus(t)
 	if len(cases) < 50 {
 		t.Fatalf("corpus has %d payloads, want at least 50", len(cases))

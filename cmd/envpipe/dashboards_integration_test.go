@@ -40,9 +40,7 @@ import (
 //     deploy/prometheus/envpipe-rules.yml may name only metrics the live
 //     envpipe's /metrics exposes (alerting is on, so its metrics are live).
 func TestDashboardQueriesAgainstASimulatedDay(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	root := testenv.RepoRoot(t)
 	uids, dsMinInterval := gfDatasourceUIDs(t, filepath.Join(root, "deploy", "grafana", "provisioning", "datasources"))
 	dashboards := gfLoadDashboards(t, filepath.Join(root, "deploy", "grafana", "dashboards"))

@@ -34,9 +34,7 @@ import (
 // hour with exactly 45 minutes, flagged (M, C) values, and five silent hours
 // that leave a 2026 day with its O3 sub-index only (complete=false).
 func TestDerivedPointsOfTwoDaysAcrossTheEditionChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
 	dir := t.TempDir()

@@ -13,9 +13,7 @@ import (
 // TestTenThousandReadingsFromAHundredStationsLandExactly is the walking
 // skeleton end to end: stations → Mosquitto → envpipe → WAL → influxd.
 func TestTenThousandReadingsFromAHundredStationsLandExactly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
 	dir := t.TempDir()

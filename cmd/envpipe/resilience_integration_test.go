@@ -31,9 +31,7 @@ func readings(n, stations int, base time.Time) [][2]string {
 }
 
 func TestInfluxOutageIsRiddenOutAndCaughtUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	outage := 8 * time.Second
 	if soak() {
 		outage = 60 * time.Second
@@ -88,9 +86,7 @@ func TestInfluxOutageIsRiddenOutAndCaughtUp(t *testing.T) {
 }
 
 func TestSIGKILLAtRandomPointsLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	n, kills := 20000, 3
 	if soak() {
 		n, kills = 100000, 10
@@ -166,9 +162,7 @@ func waitSubscribed(t *testing.T, p *proc) {
 }
 
 func TestBrokerRestartMidStreamLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const n = 20000
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
@@ -194,9 +188,7 @@ func TestBrokerRestartMidStreamLosesNothing(t *testing.T) {
 }
 
 func TestWALSizeLimitStopsAckingAndResumes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const n = 30000
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)

@@ -13,9 +13,7 @@ import (
 // shared subscription $share/envpipe/env/+/data: both take part, and
 // InfluxDB holds every reading exactly once.
 func TestTwoReplicasShareOneSubscription(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const n = 20000
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)

@@ -17,9 +17,7 @@ import (
 // it), a payload that claims another station on its own topic is refused by
 // envpipe, and no secret shows up in envpipe's log or /metrics.
 func TestTLSAndACLKeepStationsToThemselves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const (
 		envpipePW = "envpipe-secret-5a1b"
 		st0PW     = "station0-secret-77c2"

@@ -12,9 +12,7 @@ import (
 // TestDeriverIsWarmedFromInfluxDBAtStart: hourly means and daily values
 // written before a restart are read back with InfluxQL at start-up.
 func TestDeriverIsWarmedFromInfluxDBAtStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{})
 	influxd := testenv.InfluxDB(t)
 	cst := time.FixedZone("CST", 8*3600)

@@ -9,6 +9,7 @@ import (
 	"github.com/envpipe/envpipe/ingest"
 	"github.com/envpipe/envpipe/ingest/hj212"
 	"github.com/envpipe/envpipe/ingest/hj212srv/fieldunit"
+	"github.com/envpipe/envpipe/internal/testenv"
 )
 
 // Done-when (3) of issue 6: a TCP station goes silent for 30 minutes while
@@ -19,9 +20,7 @@ import (
 // the 30 minutes of silence take no wall time. envpipe finds the gap from
 // DataTime alone.
 func TestASilentTCPStationIsAskedForItsMissingMinuteAndHourlyData(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	reg := newRegistry(t, airStation("zz-air-tcp", "88888880000009", "123456"))
 	cfg := DefaultConfig()
 	cfg.Backfill.Timeout = 30 * time.Second

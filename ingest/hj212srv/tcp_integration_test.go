@@ -12,6 +12,7 @@ import (
 	"github.com/envpipe/envpipe/ingest"
 	"github.com/envpipe/envpipe/ingest/hj212"
 	"github.com/envpipe/envpipe/ingest/station"
+	"github.com/envpipe/envpipe/internal/testenv"
 )
 
 // Done-when (2) of issue 6: 50 stations connect over TCP and send 1 000
@@ -21,9 +22,7 @@ import (
 // bad one its 9011 with the right QnRtn, in frame order; InfluxDB holds
 // exactly the good readings.
 func TestFiftyTCPStationsSendAThousandFramesEachAndExactlyTheGoodOnesLand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	const stations, perStation = 50, 1000
 	var sts []*station.Station
 	for s := range stations {

@@ -22,9 +22,7 @@ import (
 // Then, over a reconnect of the persistent session: what was acked is
 // never redelivered, and what was not acked is, in full.
 func TestAcksReachTheBrokerOnTheMessagesConnection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test (short mode)")
-	}
+	testenv.Integration(t)
 	for _, tc := range []struct {
 		name string
 		tls  bool

@@ -72,6 +72,16 @@ func InCI() bool {
 	return err == nil && v
 }
 
+// Integration marks t as a test against real servers. `go test -short`
+// skips it on a developer's machine; with CI=true it always runs, so that
+// a CI job given -short cannot pass without the servers having been used.
+func Integration(t testing.TB) {
+	t.Helper()
+	if testing.Short() && !InCI() {
+		t.Skip("integration test (short mode; CI=true runs it)")
+	}
+}
+
 var (
 	repoRootOnce sync.Once
 	repoRootDir  string
