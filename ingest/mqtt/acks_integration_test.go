@@ -41,9 +41,6 @@ func TestAcksReachTheBrokerOnTheMessagesConnection(t *testing.T) {
 			publishN(t, pub, 0, 500)
 			s.waitFor(t, 500)
 			s.stop(t)
-			if s.conns.Load() == 0 {
-				t.Fatal("the source did not dial the broker itself: the PUBACKs under test were not used")
-			}
 
 			// 2. Reconnect: nothing is redelivered. Then 50 new messages,
 			// none acked: the broker stops at its window of 20.
@@ -80,7 +77,6 @@ type runningSource struct {
 	*Source
 	got   atomic.Int64
 	first atomic.Pointer[string]
-	conns atomic.Int64 // connections the source dialed itself
 	stop  func(t *testing.T)
 }
 
@@ -119,8 +115,8 @@ func startSource(t *testing.T, cfg Config, ack bool) *runningSource {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if src.conn.Load() != nil {
-		rs.conns.Add(1)
+	if src.conn.Load() == nil {
+		t.Fatal("the source did not dial the broker itself: the PUBACKs under test would not be used")
 	}
 	rs.stop = func(t *testing.T) {
 		t.Helper()

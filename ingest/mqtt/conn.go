@@ -72,11 +72,16 @@ func (b *bufferedConn) Write(p []byte) (int, error) {
 		case <-time.After(time.Millisecond):
 		}
 	}
+	b.wake()
+	return len(p), nil
+}
+
+// wake tells the flusher there is something to write.
+func (b *bufferedConn) wake() {
 	select {
 	case b.kick <- struct{}{}:
 	default:
 	}
-	return len(p), nil
 }
 
 // coalescingReader waits briefly before a read that follows a short one.
@@ -132,10 +137,7 @@ func (b *bufferedConn) puback(id uint16) {
 	}
 	b.pending = append(b.pending, 0x40, 0x02, byte(id>>8), byte(id))
 	b.mu.Unlock()
-	select {
-	case b.kick <- struct{}{}:
-	default:
-	}
+	b.wake()
 }
 
 // SetWriteDeadline is applied per flush instead (see flusher): paho sets a
