@@ -3,6 +3,7 @@ package influx
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -177,5 +178,46 @@ func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
 	}
 	if l.Checkpoint() == l.Head() {
 		t.Error("checkpoint advanced although nothing was written")
+	}
+}
+
+// A read stops at the end of a segment. With more durable after it, the
+// writer is behind: it must write at once, not wait for flush_interval
+// with a partial batch.
+func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
+	fake := &fakeInflux{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	l, err := wal.Open(t.TempDir(), wal.Options{SegmentSize: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	w, _ := newTestWriter(t, srv.URL, l)
+	w.cfg.FlushInterval = time.Hour
+	var lines []string
+	for i := range 20 {
+		lines = append(lines, fmt.Sprintf("air,station=s%02d pm25=%d %d", i, i, i+1))
+	}
+	appendLines(t, l, lines...) // about 40 bytes each: several segments
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, time.Second) }()
+	// All but the last segment are written without waiting; the last
+	// (the head) waits for its hour.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && len(fake.accepted()) < len(lines)-10 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := len(fake.accepted())
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got < len(lines)-10 || got == len(lines) {
+		t.Errorf("%d of %d lines written before flush_interval; want all but the head segment's", got, len(lines))
+	}
+	if n := len(fake.accepted()); n != len(lines) {
+		t.Errorf("after shutdown %d of %d lines written", n, len(lines))
 	}
 }
