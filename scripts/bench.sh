@@ -13,9 +13,13 @@
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
 # "throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed
-# steady". The steady scenario samples RSS
+# steady influx-batches". The steady scenario samples RSS
 # every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
 # 10-minute flat-memory run. BENCH_TEMPLATE replaces configs/bench.yaml.tmpl.
+# influx-batches (not in the default set) measures InfluxDB alone
+# (envbench -direct, a fresh influxd each time): its CPU per 100 000
+# points with 1 000 and 10 000 stations at each batch size of
+# BENCH_BATCHES (bytes), the sizes envpipe's influxdb.batch_max_bytes sets.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -75,6 +79,22 @@ scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 
 scenario throughput-1k-primed configs/bench-stations.yaml -n "$N" -stations 1000 -primed -base "$BASE"
 scenario throughput-10k-primed configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -primed -base "$BASE"
 scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
+case " $SCENARIOS " in *" influx-batches "*)
+	echo "=== influx-batches (InfluxDB alone: CPU-s per 100 000 points)"
+	for batch in ${BENCH_BATCHES:-1048576 4194304 16777216}; do
+		for st in 1000 10000; do
+			rm -rf "$out/servers"
+			start_influxd "$out/servers/influxdb" "$INFLUX_PORT" "$INFLUX_RPC_PORT"
+			bin/envbench -influx "http://127.0.0.1:$INFLUX_PORT" -direct "$batch" -n "$N" -stations "$st" \
+				-prefix zz-bench- -digits 5 -pid "${pids[0]}" -base "$BASE" >"$out/influx-batch-$batch-$st.txt"
+			printf 'batch %8d bytes, %5d stations: %s s per 100k, %s\n' "$batch" "$st" \
+				"$(awk '/^InfluxDB CPU/ {print $3}' "$out/influx-batch-$batch-$st.txt")" \
+				"$(awk '/^batches/ {print $2 " writes"}' "$out/influx-batch-$batch-$st.txt")" | tee -a "$out/summary.txt"
+			stop_all
+		done
+	done
+	;;
+esac
 # The 10 000 against 1 000 stations comparison in one line per pair, with
 # where the CPU went (whole lives of the processes, as printed above).
 compare() { # name-1k name-10k label

@@ -135,3 +135,35 @@ func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectWritesEveryPointInBatches runs envbench -direct against a real
+// influxd: every point lands, in batches of the size asked for, influxd's
+// CPU is read from /proc, and a second run over the same time range is
+// refused rather than counted twice.
+func TestDirectWritesEveryPointInBatches(t *testing.T) {
+	testenv.Integration(t)
+	db := testenv.InfluxDB(t)
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	c := config{influx: db.URL(), db: testenv.InfluxDatabase, measurement: "air", prefix: "zz-air-", digits: 4,
+		n: 3000, stations: 200, timeout: time.Minute, pid: db.Pid(), base: base, direct: 64 << 10}
+	res, err := runDirect(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Count("air", "pm25"); got != c.n {
+		t.Errorf("%d points in InfluxDB, want %d", got, c.n)
+	}
+	// About 120 bytes a line: 3000 lines are 5 or 6 batches of 64 KiB.
+	if res.Posts < 5 || res.Posts > 6 || res.CPUPer100k <= 0 || res.PeakRSSMiB <= 0 {
+		b, _ := json.Marshal(res)
+		t.Errorf("result %s", b)
+	}
+	var out bytes.Buffer
+	res.print(&out)
+	if !strings.Contains(out.String(), "InfluxDB CPU") || !strings.Contains(out.String(), "batches             ") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+	if _, err := runDirect(context.Background(), c); err == nil || !strings.Contains(err.Error(), "already in InfluxDB") {
+		t.Errorf("second run over the same range: %v", err)
+	}
+}

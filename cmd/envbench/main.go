@@ -14,6 +14,8 @@
 //	envbench -broker tcp://127.0.0.1:1883 -influx http://127.0.0.1:8086 -n 200000 -stations 1000
 //	envbench ... -rate 10000 -duration 60s      (latency at a steady rate)
 //	envbench ... -stations 10000 -primed        (stations already known: no first contact in the run)
+//	envbench -influx ... -direct 4194304 -stations 10000 -pid $(pgrep -x influxd)
+//	                                            (InfluxDB alone: its CPU per point at a batch size)
 package main
 
 import (
@@ -41,6 +43,8 @@ type config struct {
 	base                time.Time
 	jsonOut             bool
 	primed              bool
+	direct              int    // -direct: batch bytes; 0 = through MQTT and envpipe
+	bucket, org         string // -direct's write target
 }
 
 func main() {
@@ -70,12 +74,20 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	fs.BoolVar(&c.primed, "primed", false, "first publish one reading per station (before -base, not counted) and wait for all of them in InfluxDB: "+
 		"measures stations whose state and series exist, as in operation, instead of their first contact")
+	fs.IntVar(&c.direct, "direct", 0, "write the readings as envpipe stores them straight to InfluxDB in batches of this many bytes, "+
+		"one after another, without a broker or envpipe; -pid then names influxd: InfluxDB's own CPU per point at a station count and batch size")
+	fs.StringVar(&c.bucket, "bucket", "", "with -direct: the bucket to write to (default: -db/autogen, as InfluxDB 1.8 takes it)")
+	fs.StringVar(&c.org, "org", "", "with -direct: the organisation (InfluxDB 2.x)")
 	base := fs.String("base", "", "time of the first reading (RFC 3339; default: now minus 2 h, so readings are never in the future)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if c.n <= 0 || c.stations <= 0 || c.conns <= 0 || c.window <= 0 {
 		fmt.Fprintln(stderr, "envbench: -n, -stations, -conns and -window must be positive")
+		return 2
+	}
+	if c.direct < 0 || (c.direct > 0 && (c.rate > 0 || c.primed)) {
+		fmt.Fprintln(stderr, "envbench: -direct takes a positive batch size and neither -rate nor -primed")
 		return 2
 	}
 	c.base = time.Now().Add(-2 * time.Hour).Truncate(time.Second)
@@ -92,7 +104,13 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, c, stderr)
+	var res *result
+	var err error
+	if c.direct > 0 {
+		res, err = runDirect(ctx, c)
+	} else {
+		res, err = run(ctx, c, stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "envbench:", err)
 		return 1

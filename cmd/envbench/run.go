@@ -41,6 +41,9 @@ type result struct {
 	RSSEverySeconds float64   `json:"rss_every_seconds,omitempty"`
 	RSSSamplesMiB   []float64 `json:"rss_samples_mib,omitempty"`
 	RSSGrowth       *float64  `json:"rss_growth_after_warmup,omitempty"`
+	// With -direct: the batch size and the number of writes.
+	DirectBatchBytes int `json:"direct_batch_bytes,omitempty"`
+	Posts            int `json:"posts,omitempty"`
 }
 
 // rssGrowth is the growth of samples after the first tenth (at least one
@@ -58,6 +61,10 @@ func rssGrowth(samples []float64) (float64, bool) {
 }
 
 func (r *result) print(w io.Writer) {
+	if r.DirectBatchBytes > 0 {
+		r.printDirect(w)
+		return
+	}
 	fmt.Fprintf(w, "readings            %d from %d stations over %d connections\n", r.N, r.Stations, r.Conns)
 	if r.Primed {
 		fmt.Fprintf(w, "primed              one reading per station before the run, not counted\n")

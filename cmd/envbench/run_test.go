@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +25,18 @@ func TestRSSGrowthIsMeasuredAfterTheWarmUp(t *testing.T) {
 				t.Errorf("rssGrowth = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestDirectRefusesRateAndPriming(t *testing.T) {
+	for _, args := range [][]string{
+		{"-direct", "-1"},
+		{"-direct", "4096", "-rate", "100"},
+		{"-direct", "4096", "-primed"},
+	} {
+		var stderr strings.Builder
+		if code := mainArgs(args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-direct") {
+			t.Errorf("%v: exit %d, %q", args, code, stderr.String())
+		}
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,9 +47,9 @@ type Config struct {
 func DefaultConfig() Config {
 	t := true
 	return Config{
-		URL:           "http://127.0.0.1:8086",
-		Bucket:        "env/autogen",
-		TokenEnv:      "ENVPIPE_INFLUX_TOKEN",
+		URL:      "http://127.0.0.1:8086",
+		Bucket:   "env/autogen",
+		TokenEnv: "ENVPIPE_INFLUX_TOKEN",
 		// 4 MiB, about 20 000 points. A batch is this large only when
 		// the writer is behind (flush_interval ends smaller ones), and
 		// then InfluxDB's work per point falls with it: its cache and
@@ -181,7 +183,7 @@ type Writer struct {
 	// Reused for every batch: the client's WriteRecord would copy the
 	// batch into a string, join it again and gzip it through a pipe with a
 	// new compressor (about 1 MB of allocations per batch).
-	body bytes.Buffer
+	bufs net.Buffers
 	zbuf bytes.Buffer
 	gz   *gzip.Writer
 }
@@ -372,21 +374,42 @@ func (w *Writer) writeRetrying(ctx context.Context, recs [][]byte) error {
 	}
 }
 
-// post sends one batch of line protocol with the client's HTTP service.
-func (w *Writer) post(ctx context.Context, lines []byte) error {
-	body := lines
+// post sends one batch of line protocol, the WAL's records as they are,
+// with the client's HTTP service. Uncompressed, the records go out without
+// being joined: a copy of up to batch_max_bytes saved per batch, and a
+// buffer of that size less to keep.
+func (w *Writer) post(ctx context.Context, recs [][]byte, size int) error {
+	var body io.Reader
+	var rewind func() io.Reader // for the transport's own resend on a stale connection
+	length := int64(size)
 	if w.gz != nil {
 		w.zbuf.Reset()
 		w.gz.Reset(&w.zbuf)
-		if _, err := w.gz.Write(lines); err != nil {
-			return fmt.Errorf("gzip batch: %w", err)
+		for _, r := range recs {
+			if _, err := w.gz.Write(r); err != nil {
+				return fmt.Errorf("gzip batch: %w", err)
+			}
 		}
 		if err := w.gz.Close(); err != nil {
 			return fmt.Errorf("gzip batch: %w", err)
 		}
-		body = w.zbuf.Bytes()
+		z := w.zbuf.Bytes()
+		rewind = func() io.Reader { return bytes.NewReader(z) }
+		length = int64(len(z))
+	} else {
+		rewind = func() io.Reader {
+			// net.Buffers consumes the slice it reads: read a copy of
+			// recs, kept in w.bufs for the next batch.
+			w.bufs = append(w.bufs[:0], recs...)
+			b := w.bufs
+			return &b
+		}
 	}
-	perr := w.http.DoPostRequest(ctx, w.url, bytes.NewReader(body), func(req *http.Request) {
+	body = rewind()
+	perr := w.http.DoPostRequest(ctx, w.url, body, func(req *http.Request) {
+		// Known length: no chunked encoding.
+		req.ContentLength = length
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(rewind()), nil }
 		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 		if w.gz != nil {
 			req.Header.Set("Content-Encoding", "gzip")
@@ -403,14 +426,13 @@ func (w *Writer) post(ctx context.Context, lines []byte) error {
 // writeSplitting writes recs; a 413 halves the batch, a 400 dead-letters it.
 // Other errors are returned for retrying.
 func (w *Writer) writeSplitting(ctx context.Context, recs [][]byte) error {
-	w.body.Reset()
-	points := 0
+	points, size := 0, 0
 	for _, r := range recs {
-		w.body.Write(r)
 		points += bytes.Count(r, []byte{'\n'})
+		size += len(r)
 	}
 	start := time.Now()
-	err := w.post(ctx, w.body.Bytes())
+	err := w.post(ctx, recs, size)
 	w.metrics.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		w.metrics.points.Add(float64(points))

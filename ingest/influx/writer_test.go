@@ -116,46 +116,53 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 		{"413 halves the batch", []int{413}, 4, false, "split"},
 		{"400 dead-letters the batch and moves on", []int{400}, 0, true, "rejected"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			fake := &fakeInflux{statuses: c.statuses}
-			srv := httptest.NewServer(fake)
-			defer srv.Close()
-			l, err := wal.Open(t.TempDir(), wal.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			w, m := newTestWriter(t, srv.URL, l)
-			appendLines(t, l, "air,station=a pm25=1 1", "air,station=a pm25=2 2", "air,station=b pm25=3 3", "air,station=b pm25=4 4")
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- w.Run(ctx, time.Second) }()
-			deadline := time.Now().Add(10 * time.Second)
-			for time.Now().Before(deadline) && l.Checkpoint() != l.Head() {
-				time.Sleep(10 * time.Millisecond)
-			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			if got := len(fake.accepted()); got != c.wantLines {
-				t.Errorf("InfluxDB accepted %d lines, want %d", got, c.wantLines)
-			}
-			if l.Checkpoint() != l.Head() {
-				t.Errorf("checkpoint %v not at head %v", l.Checkpoint(), l.Head())
-			}
-			if got := testutil.ToFloat64(m.errors.WithLabelValues(c.errKind)); got < 1 {
-				t.Errorf("errors{kind=%s} = %v", c.errKind, got)
-			}
-			dead, _ := os.ReadFile(w.cfg.DeadLetter)
-			if c.wantDead != (strings.Count(string(dead), "pm25=") == 4) {
-				t.Errorf("dead letters: %q", dead)
-			}
-			if ok, _ := w.Healthy(); !ok {
-				t.Error("writer not healthy after recovering")
-			}
-		})
+	for _, gz := range []bool{true, false} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(t *testing.T) {
+				fake := &fakeInflux{statuses: c.statuses}
+				srv := httptest.NewServer(fake)
+				defer srv.Close()
+				l, err := wal.Open(t.TempDir(), wal.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+				w, m := newTestWriter(t, srv.URL, l)
+				if !gz {
+					w.gz = nil
+				}
+				appendLines(t, l, "air,station=a pm25=1 1", "air,station=a pm25=2 2", "air,station=b pm25=3 3", "air,station=b pm25=4 4")
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- w.Run(ctx, time.Second) }()
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) && l.Checkpoint() != l.Head() {
+					time.Sleep(10 * time.Millisecond)
+				}
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if got := fake.accepted(); len(got) != c.wantLines {
+					t.Errorf("InfluxDB accepted %d lines, want %d", len(got), c.wantLines)
+				} else if c.wantLines == 4 && strings.Join(got, "|") != "air,station=a pm25=1 1|air,station=a pm25=2 2|air,station=b pm25=3 3|air,station=b pm25=4 4" {
+					t.Errorf("InfluxDB accepted %q", got)
+				}
+				if l.Checkpoint() != l.Head() {
+					t.Errorf("checkpoint %v not at head %v", l.Checkpoint(), l.Head())
+				}
+				if got := testutil.ToFloat64(m.errors.WithLabelValues(c.errKind)); got < 1 {
+					t.Errorf("errors{kind=%s} = %v", c.errKind, got)
+				}
+				dead, _ := os.ReadFile(w.cfg.DeadLetter)
+				if c.wantDead != (strings.Count(string(dead), "pm25=") == 4) {
+					t.Errorf("dead letters: %q", dead)
+				}
+				if ok, _ := w.Healthy(); !ok {
+					t.Error("writer not healthy after recovering")
+				}
+			})
+		}
 	}
 }
 

@@ -478,6 +478,10 @@ func (s *server) Stop() {
 // arrived since its last autosave.
 func (s *server) Kill() { s.proc.stop(syscall.SIGKILL, StopTimeout) }
 
+// Pid is the server process's id, 0 when it is not running: for reading
+// its CPU and memory from /proc.
+func (s *server) Pid() int { return s.proc.pid() }
+
 // Restart is Stop then Start.
 func (s *server) Restart() { s.t.Helper(); s.Stop(); s.Start() }
 
