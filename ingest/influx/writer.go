@@ -55,7 +55,8 @@ func DefaultConfig() Config {
 		// then InfluxDB's work per point falls with it: its cache and
 		// WAL work is per series and field in a batch, so with many
 		// stations a 1 MiB batch (one point per series) costs it a
-		// third more CPU per point. 8 MiB and more cost it more again.
+		// third more CPU per point. 8 MiB and more cost it more again
+		// with fewer stations (README, Benchmarks).
 		BatchMaxBytes: 4 << 20,
 		FlushInterval: time.Second,
 		Timeout:       30 * time.Second,
@@ -379,8 +380,7 @@ func (w *Writer) writeRetrying(ctx context.Context, recs [][]byte) error {
 // being joined: a copy of up to batch_max_bytes saved per batch, and a
 // buffer of that size less to keep.
 func (w *Writer) post(ctx context.Context, recs [][]byte, size int) error {
-	var body io.Reader
-	var rewind func() io.Reader // for the transport's own resend on a stale connection
+	var rewind func() io.Reader // also for the transport's resend on a stale connection
 	length := int64(size)
 	if w.gz != nil {
 		w.zbuf.Reset()
@@ -405,8 +405,7 @@ func (w *Writer) post(ctx context.Context, recs [][]byte, size int) error {
 			return &b
 		}
 	}
-	body = rewind()
-	perr := w.http.DoPostRequest(ctx, w.url, body, func(req *http.Request) {
+	perr := w.http.DoPostRequest(ctx, w.url, rewind(), func(req *http.Request) {
 		// Known length: no chunked encoding.
 		req.ContentLength = length
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(rewind()), nil }
