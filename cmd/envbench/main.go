@@ -67,7 +67,7 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.window, "window", 1000, "unacknowledged publishes per connection")
 	fs.Float64Var(&c.rate, "rate", 0, "readings per second (0 = as fast as possible)")
 	fs.DurationVar(&c.duration, "duration", 0, "with -rate: publish for this long instead of -n readings")
-	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up waiting for the readings after this")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up waiting for the readings this long after publishing should have ended (at once without -rate)")
 	fs.DurationVar(&c.probeEvery, "probe-every", 200*time.Millisecond, "with -rate: a latency probe this often")
 	fs.DurationVar(&c.rssEvery, "rss-every", 10*time.Second, "with -rate and -pid: sample envpipe's RSS this often")
 	fs.IntVar(&c.pid, "pid", 0, "envpipe's process id, for CPU and RSS from /proc (same host only)")

@@ -90,6 +90,15 @@ func (r *result) print(w io.Writer) {
 	}
 }
 
+// deadline bounds a run: -timeout beyond the time publishing takes at a
+// fixed rate (a 20-minute steady run must not end at a 20-minute timeout).
+func (c *config) deadline() time.Duration {
+	if c.rate > 0 {
+		return c.timeout + time.Duration(float64(c.n)/c.rate*float64(time.Second))
+	}
+	return c.timeout
+}
+
 func (c *config) station(i int) string {
 	return fmt.Sprintf("%s%0*d", c.prefix, c.digits, i%c.stations)
 }
@@ -100,7 +109,7 @@ func payload(station string, t time.Time, i int) string {
 }
 
 func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.deadline())
 	defer cancel()
 	db := &influx{url: c.influx, db: c.db, client: &http.Client{Timeout: 10 * time.Second}}
 	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
@@ -252,7 +261,7 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 		rssStart = before.rssMiB
 	}
 	if n, ok := db.waitCount(ctx, countQ, c.n); !ok {
-		return nil, fmt.Errorf("only %d of %d readings visible after %s", n, c.n, c.timeout)
+		return nil, fmt.Errorf("only %d of %d readings visible %s after the last publish (-timeout)", n, c.n, c.timeout)
 	}
 	res.EndToEndSeconds = time.Since(start).Seconds()
 	res.ReadingsPerSecond = float64(c.n) / res.EndToEndSeconds

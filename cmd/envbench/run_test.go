@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRSSGrowthIsMeasuredAfterTheWarmUp(t *testing.T) {
@@ -37,6 +38,20 @@ func TestDirectRefusesRateAndPriming(t *testing.T) {
 		var stderr strings.Builder
 		if code := mainArgs(args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-direct") {
 			t.Errorf("%v: exit %d, %q", args, code, stderr.String())
+		}
+	}
+}
+
+func TestDeadlineAddsThePublishingTimeAtAFixedRate(t *testing.T) {
+	for _, c := range []struct {
+		c    config
+		want time.Duration
+	}{
+		{config{timeout: time.Minute, n: 1000}, time.Minute},
+		{config{timeout: time.Minute, n: 12000000, rate: 10000}, 21 * time.Minute},
+	} {
+		if got := c.c.deadline(); got != c.want {
+			t.Errorf("deadline(%+v) = %v, want %v", c.c, got, c.want)
 		}
 	}
 }
