@@ -78,7 +78,7 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 		"one after another, without a broker or envpipe; -pid then names influxd: InfluxDB's own CPU per point at a station count and batch size")
 	fs.StringVar(&c.bucket, "bucket", "", "with -direct: the bucket to write to (default: -db/autogen, as InfluxDB 1.8 takes it)")
 	fs.StringVar(&c.org, "org", "", "with -direct: the organisation (InfluxDB 2.x)")
-	base := fs.String("base", "", "time of the first reading (RFC 3339; default: now minus 2 h, so readings are never in the future)")
+	base := fs.String("base", "", "time of the first reading (RFC 3339; default: 2 h before now less the run's span of event time, 1 ms per reading, so that no reading is in the future)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,7 +90,13 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "envbench: -direct takes a positive batch size and neither -rate nor -primed")
 		return 2
 	}
-	c.base = time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	if c.rate > 0 && c.duration > 0 {
+		c.n = int(c.rate * c.duration.Seconds())
+	}
+	// Readings are 1 ms apart in event time: the run's last one is then
+	// two hours old at the start, never in the future however long the
+	// run (a 20-minute steady run spans 3⅓ hours of event time).
+	c.base = time.Now().Add(-2*time.Hour - time.Duration(c.n)*time.Millisecond).Truncate(time.Second)
 	if *base != "" {
 		t, err := time.Parse(time.RFC3339, *base)
 		if err != nil {
@@ -98,9 +104,6 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		c.base = t
-	}
-	if c.rate > 0 && c.duration > 0 {
-		c.n = int(c.rate * c.duration.Seconds())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
