@@ -24,18 +24,15 @@ import (
 // batch size: the part of a deployment's cost that envpipe's batching
 // decides.
 func runDirect(ctx context.Context, c config) (*result, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.deadline())
 	defer cancel()
 	db := &influx{url: c.influx, db: c.db, client: &http.Client{Timeout: time.Minute}}
-	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
-	countQ := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE %s`, c.measurement, span)
-	if n, err := db.count(ctx, countQ); err != nil {
-		return nil, fmt.Errorf("InfluxDB: %w", err)
-	} else if n != 0 {
-		return nil, fmt.Errorf("%d readings already in InfluxDB in this run's time range; pass another -base", n)
+	countQ, err := db.emptyRange(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	// InfluxDB 1.8 takes database/retention-policy as the bucket; 2.x
-	// takes its bucket name and the org from -direct-org.
+	// takes its bucket name and the org from -org.
 	bucket := c.bucket
 	if bucket == "" {
 		bucket = c.db + "/autogen"
@@ -43,11 +40,10 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 	writeURL := c.influx + "/api/v2/write?" + url.Values{"bucket": {bucket}, "org": {c.org}, "precision": {"ns"}}.Encode()
 
 	stations := make([]*station.Station, c.stations)
-	prefixes := make([][]byte, c.stations)
 	for i := range stations {
 		stations[i] = &station.Station{ID: c.station(i), Kind: ingest.KindAir, County: "Bench"}
-		prefixes[i] = lineproto.Prefix(stations[i], ingest.PeriodInstant)
 	}
+	enc := lineproto.NewEncoder()
 	var before procStat
 	if c.pid > 0 {
 		before = readProc(c.pid)
@@ -55,7 +51,7 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 	res := &result{N: c.n, Stations: c.stations, DirectBatchBytes: c.direct}
 	start := time.Now()
 	buf := make([]byte, 0, c.direct+4096)
-	values := make([]ingest.Value, 6)
+	r := ingest.Reading{Values: make([]ingest.Value, 6)}
 	post := func() error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, writeURL, bytes.NewReader(buf))
 		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
@@ -76,17 +72,16 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 		return nil
 	}
 	for i := range c.n {
-		// The values of payload(): the same fields envpipe writes.
-		values[0] = ingest.Value{Param: "pm25", V: float64(20+i%60) + 0.4}
-		values[1] = ingest.Value{Param: "pm10", V: float64(40+i%90) + 0.2}
-		values[2] = ingest.Value{Param: "so2", V: 8.4}
-		values[3] = ingest.Value{Param: "no2", V: 35.2}
-		values[4] = ingest.Value{Param: "co", V: 0.8}
-		values[5] = ingest.Value{Param: "o3", V: 96.2}
-		buf = append(buf, prefixes[i%c.stations]...)
-		buf = lineproto.AppendFields(buf, values)
-		buf = append(buf, ' ')
-		buf = fmt.Appendf(buf, "%d\n", c.base.Add(time.Duration(i)*time.Millisecond).UnixNano())
+		// payload(i) as envpipe decodes it, encoded by envpipe's encoder.
+		st := stations[i%c.stations]
+		r.Station, r.Time = st.ID, c.base.Add(time.Duration(i)*time.Millisecond)
+		r.Values[0] = ingest.Value{Param: "pm25", V: float64(20+i%60) + 0.4}
+		r.Values[1] = ingest.Value{Param: "pm10", V: float64(40+i%90) + 0.2}
+		r.Values[2] = ingest.Value{Param: "so2", V: 8.4}
+		r.Values[3] = ingest.Value{Param: "no2", V: 35.2}
+		r.Values[4] = ingest.Value{Param: "co", V: 0.8}
+		r.Values[5] = ingest.Value{Param: "o3", V: 96.2}
+		buf = enc.Append(buf, st, &r)
 		if len(buf) >= c.direct {
 			if err := post(); err != nil {
 				return nil, err
@@ -105,10 +100,7 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 	res.EndToEndSeconds = time.Since(start).Seconds()
 	res.ReadingsPerSecond = float64(c.n) / res.EndToEndSeconds
 	if c.pid > 0 {
-		after := readProc(c.pid)
-		res.CPUPer100k = (after.cpuSeconds - before.cpuSeconds) / float64(c.n) * 100000
-		res.PeakRSSMiB = after.hwmMiB
-		res.RSSStartMiB, res.RSSEndMiB = before.rssMiB, after.rssMiB
+		res.procFigures(c, before, before.rssMiB)
 	}
 	return res, nil
 }

@@ -112,12 +112,9 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.deadline())
 	defer cancel()
 	db := &influx{url: c.influx, db: c.db, client: &http.Client{Timeout: 10 * time.Second}}
-	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
-	countQ := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE %s`, c.measurement, span)
-	if n, err := db.count(ctx, countQ); err != nil {
-		return nil, fmt.Errorf("InfluxDB: %w", err)
-	} else if n != 0 {
-		return nil, fmt.Errorf("%d readings already in InfluxDB in this run's time range; pass another -base", n)
+	countQ, err := db.emptyRange(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 
 	clients := make([]paho.Client, c.conns)
@@ -275,12 +272,32 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 		res.LatencyMaxMs = lat[len(lat)-1]
 	}
 	if c.pid > 0 {
-		after := readProc(c.pid)
-		res.CPUPer100k = (after.cpuSeconds - before.cpuSeconds) / float64(c.n) * 100000
-		res.PeakRSSMiB = after.hwmMiB
-		res.RSSStartMiB, res.RSSEndMiB = rssStart, after.rssMiB
+		res.procFigures(c, before, rssStart)
 	}
 	return res, nil
+}
+
+// procFigures fills in what /proc tells of c.pid since before: CPU per
+// 100 000 readings and memory.
+func (r *result) procFigures(c config, before procStat, rssStart float64) {
+	after := readProc(c.pid)
+	r.CPUPer100k = (after.cpuSeconds - before.cpuSeconds) / float64(c.n) * 100000
+	r.PeakRSSMiB = after.hwmMiB
+	r.RSSStartMiB, r.RSSEndMiB = rssStart, after.rssMiB
+}
+
+// emptyRange checks that InfluxDB holds no reading in the run's time range
+// (a second run over it would be counted with the first) and returns the
+// query that counts them.
+func (in *influx) emptyRange(ctx context.Context, c config) (string, error) {
+	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
+	countQ := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE %s`, c.measurement, span)
+	if n, err := in.count(ctx, countQ); err != nil {
+		return "", fmt.Errorf("InfluxDB: %w", err)
+	} else if n != 0 {
+		return "", fmt.Errorf("%d readings already in InfluxDB in this run's time range; pass another -base", n)
+	}
+	return countQ, nil
 }
 
 // inflight bounds a connection's unacknowledged publishes: add waits for
