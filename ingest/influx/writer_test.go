@@ -92,6 +92,20 @@ func newTestWriter(t *testing.T, url string, log Log) (*Writer, *Metrics) {
 	return w, m
 }
 
+// newRig starts a fake InfluxDB answering with statuses and opens a WAL
+// with opts; both are closed when the test ends.
+func newRig(t *testing.T, statuses []int, opts wal.Options) (*fakeInflux, *httptest.Server, *wal.WAL) {
+	fake := &fakeInflux{statuses: statuses}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	l, err := wal.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return fake, srv, l
+}
+
 func appendLines(t *testing.T, l *wal.WAL, lines ...string) {
 	var wg sync.WaitGroup
 	for _, s := range lines {
@@ -119,14 +133,7 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 	for _, gz := range []bool{true, false} {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(t *testing.T) {
-				fake := &fakeInflux{statuses: c.statuses}
-				srv := httptest.NewServer(fake)
-				defer srv.Close()
-				l, err := wal.Open(t.TempDir(), wal.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer l.Close()
+				fake, srv, l := newRig(t, c.statuses, wal.Options{})
 				w, m := newTestWriter(t, srv.URL, l)
 				if !gz {
 					w.gz = nil
@@ -167,14 +174,7 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 }
 
 func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
-	fake := &fakeInflux{statuses: slices.Repeat([]int{503}, 1000)}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	l, err := wal.Open(t.TempDir(), wal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	_, srv, l := newRig(t, slices.Repeat([]int{503}, 1000), wal.Options{})
 	w, _ := newTestWriter(t, srv.URL, l)
 	appendLines(t, l, "air,station=a pm25=1 1")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -192,14 +192,7 @@ func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
 // writer is behind: it must write at once, not wait for flush_interval
 // with a partial batch.
 func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
-	fake := &fakeInflux{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	l, err := wal.Open(t.TempDir(), wal.Options{SegmentSize: 256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	fake, srv, l := newRig(t, nil, wal.Options{SegmentSize: 256})
 	w, _ := newTestWriter(t, srv.URL, l)
 	w.cfg.FlushInterval = time.Hour
 	var lines []string
