@@ -94,23 +94,54 @@ func (p *proc) term() error {
 // reliablePublisher publishes at QoS 1 and republishes whatever failed
 // (broker down, connection lost) until the broker acked it: the station's
 // side of at-least-once.
+//
+// It reconnects itself, with a fresh client and a clean session, instead of
+// using paho's automatic reconnection: after an automatic reconnect paho's
+// resume marks the stored in-flight messages as duplicates while the new
+// connection may already be writing those published meanwhile, a data race
+// the race detector reports (eclipse-paho/paho.mqtt.golang#703). A clean
+// session without auto-reconnect fails the in-flight tokens when the
+// connection drops, and publish sends those messages again.
 type reliablePublisher struct {
 	t      *testing.T
+	opts   *paho.ClientOptions
 	client paho.Client
 	mu     sync.Mutex
 	failed int
+	// reconnects counts the connections after the first.
+	reconnects int
 }
 
 func newReliablePublisher(t *testing.T, broker, id string) *reliablePublisher {
-	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(false).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
-		SetMaxReconnectInterval(time.Second).SetWriteTimeout(5 * time.Second).SetKeepAlive(5 * time.Second)
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publisher connect: %v", tok.Error())
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
+		SetAutoReconnect(false).SetConnectTimeout(2 * time.Second).
+		SetWriteTimeout(5 * time.Second).SetKeepAlive(5 * time.Second)
+	r := &reliablePublisher{t: t, opts: o}
+	if err := r.connect(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatalf("publisher connect: %v", err)
 	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return &reliablePublisher{t: t, client: c}
+	t.Cleanup(func() { r.client.Disconnect(100) })
+	return r
+}
+
+// connect replaces the client with a connected one, retrying until deadline.
+func (r *reliablePublisher) connect(deadline time.Time) error {
+	for {
+		c := paho.NewClient(r.opts)
+		tok := c.Connect()
+		tok.Wait() // bounded by the connect timeout: no connect retry
+		if tok.Error() == nil {
+			if r.client != nil {
+				r.reconnects++
+			}
+			r.client = c
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return tok.Error()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // publish sends msgs in windows, retrying each failed message until the
@@ -130,6 +161,12 @@ func (r *reliablePublisher) publish(msgs [][2]string, pace time.Duration) {
 			if time.Now().After(deadline) {
 				r.t.Errorf("publish: %d messages still failing at the deadline", len(pending))
 				return
+			}
+			if !r.client.IsConnectionOpen() {
+				if err := r.connect(deadline); err != nil {
+					r.t.Errorf("publish: reconnect: %v", err)
+					return
+				}
 			}
 			toks := make([]paho.Token, len(pending))
 			for j, m := range pending {

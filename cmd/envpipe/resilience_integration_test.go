@@ -184,7 +184,10 @@ func TestBrokerRestartMidStreamLosesNothing(t *testing.T) {
 	if lost := d.metric("envpipe_mqtt_connection_lost_total"); lost < 1 {
 		t.Errorf("the broker restart was not noticed (connection_lost_total %v)", lost)
 	}
-	t.Logf("broker restarted mid-stream; %d publish retries; InfluxDB holds exactly %d", pub.failed, n)
+	if pub.reconnects < 1 {
+		t.Errorf("the publisher never reconnected: the broker restart missed it")
+	}
+	t.Logf("broker restarted mid-stream; the publisher reconnected %d times, %d publish retries; InfluxDB holds exactly %d", pub.reconnects, pub.failed, n)
 }
 
 func TestWALSizeLimitStopsAckingAndResumes(t *testing.T) {
