@@ -74,7 +74,7 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 	for i := range c.n {
 		// payload(i) as envpipe decodes it, encoded by envpipe's encoder.
 		st := stations[i%c.stations]
-		r.Station, r.Time = st.ID, c.base.Add(time.Duration(i)*time.Millisecond)
+		r.Station, r.Time = st.ID, c.at(i)
 		r.Values[0] = ingest.Value{Param: "pm25", V: float64(20+i%60) + 0.4}
 		r.Values[1] = ingest.Value{Param: "pm10", V: float64(40+i%90) + 0.2}
 		r.Values[2] = ingest.Value{Param: "so2", V: 8.4}

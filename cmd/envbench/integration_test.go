@@ -85,14 +85,17 @@ func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
 		name   string
 		primed bool
 		base   time.Time
+		step   time.Duration
 	}{
-		{"cold", false, base},
-		{"primed", true, base.Add(10 * time.Minute)},
+		{"cold", false, base, time.Millisecond},
+		// A step other than the default: the primed and the measured
+		// ranges both follow it.
+		{"primed", true, base.Add(10 * time.Minute), 250 * time.Microsecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := config{broker: broker.URL(), influx: db.URL(), db: testenv.InfluxDatabase, measurement: "air", prefix: "zz-air-",
 				digits: 4, n: 3000, stations: 200, conns: 2, window: 100, timeout: time.Minute, pid: cmd.Process.Pid,
-				base: tc.base, primed: tc.primed}
+				base: tc.base, step: tc.step, primed: tc.primed}
 			res, err := run(context.Background(), c, &bytes.Buffer{})
 			if err != nil {
 				t.Fatal(err)
@@ -122,14 +125,14 @@ func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
 				t.Fatalf("%s: count %v (%T)", q, s[0].Values[0][1], s[0].Values[0][1])
 				return 0
 			}
-			if got := span(tc.base, tc.base.Add(time.Duration(c.n)*time.Millisecond)); got != c.n {
+			if got := span(tc.base, tc.base.Add(c.span(c.n))); got != c.n {
 				t.Errorf("%d readings in the measured range, want %d", got, c.n)
 			}
 			want := 0
 			if tc.primed {
 				want = c.stations
 			}
-			if got := span(tc.base.Add(-time.Duration(c.stations)*time.Millisecond), tc.base); got != want {
+			if got := span(tc.base.Add(-c.span(c.stations)), tc.base); got != want {
 				t.Errorf("%d readings in the priming range, want %d", got, want)
 			}
 		})
@@ -145,7 +148,7 @@ func TestDirectWritesEveryPointInBatches(t *testing.T) {
 	db := testenv.InfluxDB(t)
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	c := config{influx: db.URL(), db: testenv.InfluxDatabase, measurement: "air", prefix: "zz-air-", digits: 4,
-		n: 3000, stations: 200, timeout: time.Minute, pid: db.Pid(), base: base, direct: 64 << 10}
+		n: 3000, stations: 200, timeout: time.Minute, pid: db.Pid(), base: base, step: time.Millisecond, direct: 64 << 10}
 	res, err := runDirect(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)

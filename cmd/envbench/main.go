@@ -41,11 +41,18 @@ type config struct {
 	rssEvery            time.Duration
 	pid                 int
 	base                time.Time
+	step                time.Duration // event time between consecutive readings
 	jsonOut             bool
 	primed              bool
 	direct              int    // -direct: batch bytes; 0 = through MQTT and envpipe
 	bucket, org         string // -direct's write target
 }
+
+// at is the event time of reading i.
+func (c *config) at(i int) time.Time { return c.base.Add(c.span(i)) }
+
+// span is the event time that n readings take.
+func (c *config) span(n int) time.Duration { return time.Duration(n) * c.step }
 
 func main() {
 	os.Exit(mainArgs(os.Args[1:], os.Stdout, os.Stderr))
@@ -78,12 +85,14 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 		"one after another, without a broker or envpipe; -pid then names influxd: InfluxDB's own CPU per point at a station count and batch size")
 	fs.StringVar(&c.bucket, "bucket", "", "with -direct: the bucket to write to (default: -db/autogen, as InfluxDB 1.8 takes it)")
 	fs.StringVar(&c.org, "org", "", "with -direct: the organisation (InfluxDB 2.x)")
-	base := fs.String("base", "", "time of the first reading (RFC 3339; default: 2 h before now less the run's span of event time, 1 ms per reading, so that no reading is in the future)")
+	fs.DurationVar(&c.step, "step", time.Millisecond, "event time between consecutive readings: with -stations S each station reports every S × step. "+
+		"At -rate R a step of 1/R runs event time at the clock's pace, as a real network's; the default 1ms runs it R/1000 times as fast")
+	base := fs.String("base", "", "time of the first reading (RFC 3339; default: 2 h before now less the run's span of event time, -n × -step, so that no reading is in the future)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if c.n <= 0 || c.stations <= 0 || c.conns <= 0 || c.window <= 0 {
-		fmt.Fprintln(stderr, "envbench: -n, -stations, -conns and -window must be positive")
+	if c.n <= 0 || c.stations <= 0 || c.conns <= 0 || c.window <= 0 || c.step <= 0 {
+		fmt.Fprintln(stderr, "envbench: -n, -stations, -conns, -window and -step must be positive")
 		return 2
 	}
 	if c.direct < 0 || (c.direct > 0 && (c.rate > 0 || c.primed)) {
@@ -93,10 +102,10 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	if c.rate > 0 && c.duration > 0 {
 		c.n = int(c.rate * c.duration.Seconds())
 	}
-	// Readings are 1 ms apart in event time: the run's last one is then
-	// two hours old at the start, never in the future however long the
-	// run (a 20-minute steady run spans 3⅓ hours of event time).
-	c.base = time.Now().Add(-2*time.Hour - time.Duration(c.n)*time.Millisecond).Truncate(time.Second)
+	// The run's last reading is then two hours old at the start, never
+	// in the future however long the run (a 20-minute steady run at
+	// 10 000/s spans 3⅓ hours of event time with the default step).
+	c.base = time.Now().Add(-2*time.Hour - c.span(c.n)).Truncate(time.Second)
 	if *base != "" {
 		t, err := time.Parse(time.RFC3339, *base)
 		if err != nil {

@@ -228,7 +228,7 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 					}
 				}
 				st := c.station(i)
-				if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, c.base.Add(time.Duration(i)*time.Millisecond), i))); err != nil {
+				if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, c.at(i), i))); err != nil {
 					pubErr.Store(err)
 				}
 				published.Add(1)
@@ -290,7 +290,7 @@ func (r *result) procFigures(c config, before procStat, rssStart float64) {
 // (a second run over it would be counted with the first) and returns the
 // query that counts them.
 func (in *influx) emptyRange(ctx context.Context, c config) (string, error) {
-	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.base.Add(time.Duration(c.n)*time.Millisecond).UnixNano())
+	span := fmt.Sprintf("time >= %d AND time < %d", c.base.UnixNano(), c.at(c.n).UnixNano())
 	countQ := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE %s`, c.measurement, span)
 	if n, err := in.count(ctx, countQ); err != nil {
 		return "", fmt.Errorf("InfluxDB: %w", err)
@@ -329,11 +329,10 @@ func (w *inflight) wait() error {
 	return err
 }
 
-// prime publishes one reading per station in the milliseconds before
-// c.base and waits until InfluxDB has them all, so that the measured run
+// prime publishes one reading per station in the steps before c.base and waits until InfluxDB has them all, so that the measured run
 // finds every station's state in envpipe and its series in InfluxDB.
 func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
-	from := c.base.Add(-time.Duration(c.stations) * time.Millisecond)
+	from := c.base.Add(-c.span(c.stations))
 	q := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE time >= %d AND time < %d`, c.measurement, from.UnixNano(), c.base.UnixNano())
 	if n, err := db.count(ctx, q); err != nil {
 		return fmt.Errorf("InfluxDB: %w", err)
@@ -343,7 +342,7 @@ func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
 	w := inflight{max: c.window}
 	for i := range c.stations {
 		st := c.station(i)
-		if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, from.Add(time.Duration(i)*time.Millisecond), i))); err != nil {
+		if err := w.add(cl.Publish("env/"+st+"/data", 1, false, payload(st, from.Add(c.span(i)), i))); err != nil {
 			return fmt.Errorf("prime: %w", err)
 		}
 	}

@@ -55,3 +55,15 @@ func TestDeadlineAddsThePublishingTimeAtAFixedRate(t *testing.T) {
 		}
 	}
 }
+
+func TestStepSetsTheEventTimeOfEachReading(t *testing.T) {
+	base := time.Date(2026, 11, 28, 9, 10, 0, 0, time.UTC)
+	c := config{base: base, step: 100 * time.Microsecond}
+	if got, want := c.at(10000), base.Add(time.Second); !got.Equal(want) {
+		t.Errorf("reading 10 000 at %v, want %v (one second of event time per 10 000 readings)", got, want)
+	}
+	var stderr strings.Builder
+	if code := mainArgs([]string{"-step", "0"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-step") {
+		t.Errorf("-step 0: exit %d, %q", code, stderr.String())
+	}
+}
