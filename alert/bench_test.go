@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -113,6 +114,32 @@ func BenchmarkObserve(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				f.observe()
+			}
+		})
+	}
+}
+
+// BenchmarkSaveWindows is the periodic save of the windows file (every
+// state_interval) after 19 hours of minute data, fsync included. The
+// file is encoded a chunk of stations at a time, so B/op stays far below
+// the file's size (bytes).
+func BenchmarkSaveWindows(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("stations=%d", n), func(b *testing.B) {
+			if n > 1000 && testing.Short() {
+				b.Skip("a 10 000-station warm-up takes a while")
+			}
+			f := benches[n]
+			if f == nil {
+				f = newBenchFixture(b, n)
+				benches[n] = f
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				f.e.saveWindows(f.now)
+			}
+			if fi, err := os.Stat(f.e.store.windowsPath()); err == nil {
+				b.ReportMetric(float64(fi.Size()), "bytes")
 			}
 		})
 	}

@@ -1,10 +1,12 @@
 package alert
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/url"
@@ -128,7 +130,6 @@ type Engine struct {
 	stateDirty    bool
 	pendingNotify []Notification
 	saveKick      chan struct{}
-	windowsSize   int // bytes of the last windows file, to size the next
 }
 
 type stationState struct {
@@ -854,15 +855,14 @@ func (e *Engine) Tick(now time.Time) {
 			e.disp.send(batch, true)
 		}
 	}
-	var windows []byte
-	if now.Sub(e.lastSave) >= e.cfg.StateInterval {
+	saveWindows := now.Sub(e.lastSave) >= e.cfg.StateInterval
+	if saveWindows {
 		e.lastSave = now
-		windows = e.marshalWindows(now)
 	}
 	e.mu.Unlock()
 	e.write(lp)
-	if windows != nil {
-		e.saveWindows(windows)
+	if saveWindows {
+		e.saveWindows(now)
 	}
 }
 
@@ -1114,16 +1114,24 @@ func (e *Engine) Flush() {
 	e.saveAndNotify()
 	now := e.now()
 	e.mu.Lock()
-	windows := e.marshalWindows(now)
 	e.lastSave = now
 	e.mu.Unlock()
-	e.saveWindows(windows)
+	e.saveWindows(now)
 }
 
-func (e *Engine) saveWindows(data []byte) {
+// saveWindows writes the windows file; it takes e.mu itself, in chunks
+// (writeWindows), so the caller must not hold it.
+func (e *Engine) saveWindows(now time.Time) {
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
-	if err := writeAtomic(e.store.windowsPath(), data); err != nil {
+	err := writeAtomicFunc(e.store.windowsPath(), func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 256<<10)
+		if err := e.writeWindows(w, now); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	if err != nil {
 		e.m.saveErrors.Inc()
 		e.logger.Error("alert windows not saved", "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -37,6 +38,14 @@ func (s *store) saveAlerts(data []byte) error { return writeAtomic(s.path, data)
 // writeAtomic replaces path with data: temporary file, fsync, rename,
 // fsync of the directory.
 func writeAtomic(path string, data []byte) error {
+	return writeAtomicFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomicFunc replaces path with what write writes, as writeAtomic.
+func writeAtomicFunc(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
@@ -46,7 +55,7 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -169,60 +178,92 @@ func (e *Engine) marshalAlerts(now time.Time) []byte {
 	return b
 }
 
-// marshalWindows encodes the windows file series by series into one
-// buffer sized from the previous save: building the whole tree first and
-// growing the output by doubling made each save of 1 000 stations a
-// transient of several times the file's size in the heap.
-func (e *Engine) marshalWindows(now time.Time) []byte {
-	buf := bytes.NewBuffer(make([]byte, 0, e.windowsSize+e.windowsSize/8+256))
-	enc := json.NewEncoder(buf)
+// windowsChunk is how many stations writeWindows encodes per hold of e.mu.
+// The windows of 10 000 stations after a day of minute data are about
+// 100 MB of JSON and take about a second to encode: under one hold that
+// stopped Observe, hence ingestion, for that second at every save, and
+// the whole file sat in the heap. 32 stations take a few milliseconds.
+const windowsChunk = 32
+
+// writeWindows writes the windows file to w, series by series, a chunk of
+// stations at a time: each chunk is encoded under e.mu into a buffer that
+// is written out after the lock is released. A station's series are
+// consistent with each other; the file as a whole is not a snapshot of one
+// instant, which restoring windows does not need (each series carries its
+// own clock).
+func (e *Engine) writeWindows(w io.Writer, now time.Time) error {
+	var buf bytes.Buffer
+	flush := func() error {
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		return err
+	}
+	enc := json.NewEncoder(&buf)
 	saved, _ := json.Marshal(now.UTC())
-	fmt.Fprintf(buf, `{"version":%d,"saved":%s,"series":[`, stateVersion, saved)
+	fmt.Fprintf(&buf, `{"version":%d,"saved":%s,"series":[`, stateVersion, saved)
 	sep := ""
 	var sv savedSeries
 	var ytd savedYTD
-	for _, ss := range e.order {
-		for p, s := range ss.series {
-			if s.lastT.IsZero() {
-				continue
-			}
-			sv = savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT, Buckets: sv.Buckets[:0]}
-			if len(s.ring) > 0 && s.started {
-				sv.Width, sv.Cur = s.width, s.cur
-				for i := range s.ring {
-					if b := s.bucketAt(i); b.n > 0 {
-						sv.Buckets = append(sv.Buckets, [3]float64{float64(s.cur - s.age(i)), b.sum, float64(b.n)})
+	for i := 0; ; i += windowsChunk {
+		e.mu.Lock()
+		n := len(e.order)
+		for _, ss := range e.order[min(i, n):min(i+windowsChunk, n)] {
+			for p, s := range ss.series {
+				if s.lastT.IsZero() {
+					continue
+				}
+				sv = savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT, Buckets: sv.Buckets[:0]}
+				if len(s.ring) > 0 && s.started {
+					sv.Width, sv.Cur = s.width, s.cur
+					for j := range s.ring {
+						if b := s.bucketAt(j); b.n > 0 {
+							sv.Buckets = append(sv.Buckets, [3]float64{float64(s.cur - s.age(j)), b.sum, float64(b.n)})
+						}
 					}
 				}
+				if y := s.ytd; y != nil {
+					ytd = savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+					sv.YTD = &ytd
+				}
+				buf.WriteString(sep)
+				sep = ","
+				_ = enc.Encode(&sv) // cannot fail: no channels, funcs or NaNs
 			}
-			if y := s.ytd; y != nil {
-				ytd = savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
-				sv.YTD = &ytd
-			}
-			buf.WriteString(sep)
-			sep = ","
-			_ = enc.Encode(&sv) // cannot fail: no channels, funcs or NaNs
+		}
+		e.mu.Unlock()
+		if err := flush(); err != nil {
+			return err
+		}
+		if i+windowsChunk >= n {
+			break
 		}
 	}
 	buf.WriteString(`],"recent":[`)
 	sep = ""
 	var sr savedRecent
-	for _, ss := range e.order {
-		if ss.nRecent == 0 {
-			continue
+	for i := 0; ; i += windowsChunk {
+		e.mu.Lock()
+		n := len(e.order)
+		for _, ss := range e.order[min(i, n):min(i+windowsChunk, n)] {
+			if ss.nRecent == 0 {
+				continue
+			}
+			sr = savedRecent{Station: ss.st.ID, N: ss.nRecent, Times: sr.Times[:0], Periods: sr.Periods[:0]}
+			for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
+				sr.Times = append(sr.Times, k.t)
+				sr.Periods = append(sr.Periods, string(periodName(k.period)))
+			}
+			buf.WriteString(sep)
+			sep = ","
+			_ = enc.Encode(&sr)
 		}
-		sr = savedRecent{Station: ss.st.ID, N: ss.nRecent, Times: sr.Times[:0], Periods: sr.Periods[:0]}
-		for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
-			sr.Times = append(sr.Times, k.t)
-			sr.Periods = append(sr.Periods, string(periodName(k.period)))
+		e.mu.Unlock()
+		if i+windowsChunk >= n {
+			break
 		}
-		buf.WriteString(sep)
-		sep = ","
-		_ = enc.Encode(&sr)
 	}
 	buf.WriteString("]}")
-	e.windowsSize = buf.Len()
-	return buf.Bytes()
+	return flush()
 }
 
 // load restores the state and windows files, if present. Alerts of rules

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func TestRestartKeepsFiringAlertsAndWindows(t *testing.T) {
 	// A crash right now: no Flush. The state file was written at the
 	// transition; the windows only at the last state_interval save, so
 	// save them as the periodic save would.
-	te.saveWindows(te.marshalWindows(te.clock.Now()))
+	te.saveWindows(te.clock.Now())
 	te.disp.stop(time.Second)
 
 	// Restart, a little later.
@@ -146,5 +147,49 @@ func TestSavedAlertsOfRemovedRulesAreDropped(t *testing.T) {
 	te.start(t)
 	if a := te.Alerts(); len(a) != 0 {
 		t.Errorf("alerts %+v", a)
+	}
+}
+
+// TestWindowsOfManyStationsSurviveARestart saves the windows of more
+// stations than one chunk of writeWindows holds, while readings keep
+// arriving, and restores every station's mean from the file.
+func TestWindowsOfManyStationsSurviveARestart(t *testing.T) {
+	const n = 3*windowsChunk + 5
+	var sts []*station.Station
+	for i := range n {
+		sts = append(sts, airStation(fmt.Sprintf("zz-air-%04d", i), 10*time.Minute))
+	}
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, pm10Rule, sts, testConfig(t.TempDir()), t0)
+	for i, st := range sts {
+		now := t0
+		te.feed(st, &now, 12, float64(20+i))
+	}
+	// Observe keeps running during the save: it takes the lock between
+	// the chunks (the race detector checks the rest).
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		now := t0.Add(2 * time.Hour)
+		te.feed(sts[0], &now, 50, 20)
+	}()
+	te.saveWindows(te.clock.Now())
+	<-done
+	te.saveWindows(te.clock.Now())
+	want := map[string]float64{}
+	for _, st := range sts {
+		want[st.ID], _, _ = te.stations[st.ID].series["pm10"].mean(24*time.Hour, st.Interval)
+	}
+	te.disp.stop(time.Second)
+
+	te.start(t)
+	for _, st := range sts {
+		ss := te.stations[st.ID]
+		if ss == nil || ss.series["pm10"] == nil {
+			t.Fatalf("%s: no pm10 series after the restart", st.ID)
+		}
+		if m, _, _ := ss.series["pm10"].mean(24*time.Hour, st.Interval); m != want[st.ID] {
+			t.Errorf("%s: mean %v after the restart, was %v", st.ID, m, want[st.ID])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"math"
@@ -234,7 +235,11 @@ func roundTrip(t *testing.T, s *series, windows []time.Duration) *series {
 	spec := &seriesSpec{windows: map[string][]time.Duration{"pm10": windows}, ytd: map[string]bool{}}
 	ss := &stationState{st: airStation("a", time.Minute), spec: spec, series: map[string]*series{"pm10": s}}
 	e.stations["a"], e.order = ss, []*stationState{ss}
-	data := e.marshalWindows(time.Now())
+	var out bytes.Buffer
+	if err := e.writeWindows(&out, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	data := out.Bytes()
 	var sw savedWindows
 	if err := json.Unmarshal(data, &sw); err != nil {
 		t.Fatal(err)
