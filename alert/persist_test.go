@@ -1,8 +1,11 @@
 package alert
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -191,5 +194,86 @@ func TestWindowsOfManyStationsSurviveARestart(t *testing.T) {
 		if m, _, _ := ss.series["pm10"].mean(24*time.Hour, st.Interval); m != want[st.ID] {
 			t.Errorf("%s: mean %v after the restart, was %v", st.ID, m, want[st.ID])
 		}
+	}
+}
+
+// TestWindowsFileReadsAsEncodingJSONWouldWriteIt compares the hand-written
+// windows file with what encoding/json makes of the same series: station
+// ids that need escaping, rolling windows, a year-to-date accumulator and
+// the recent-readings memory.
+func TestWindowsFileReadsAsEncodingJSONWouldWriteIt(t *testing.T) {
+	rules := pm10Rule + "  - {name: PM25YTD, param: pm25, aggregate: ytd_mean, limit: 45, min_days: 3}\n"
+	sts := []*station.Station{
+		airStation(`zz-"quoted"\back`, 10*time.Minute),
+		airStation("枫溪\x01", 10*time.Minute),
+		airStation("zz-air-0101", 10*time.Minute),
+	}
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, rules, sts, testConfig(t.TempDir()), t0)
+	for i, st := range sts {
+		now := t0
+		for k := range 30 {
+			te.clock.Set(now.Add(time.Minute))
+			te.Observe(st, reading(st.ID, now, val("pm10", 40.25+float64(i*k)/3), val("pm25", 1e-7*float64(k+1))))
+			now = now.Add(10 * time.Minute)
+		}
+	}
+	saved := te.clock.Now()
+
+	var out bytes.Buffer
+	if err := te.writeWindows(&out, saved); err != nil {
+		t.Fatal(err)
+	}
+	var got savedWindows
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("the windows file is not JSON: %v\n%s", err, out.Bytes())
+	}
+
+	// What encoding/json writes for the same state.
+	ref := savedWindows{Version: stateVersion, Saved: saved.UTC()}
+	for _, ss := range te.order {
+		for p, s := range ss.series {
+			sv := savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT}
+			if len(s.ring) > 0 && s.started {
+				sv.Width, sv.Cur = s.width, s.cur
+				for j := range s.ring {
+					if b := s.bucketAt(j); b.n > 0 {
+						sv.Buckets = append(sv.Buckets, [3]float64{float64(s.cur - s.age(j)), b.sum, float64(b.n)})
+					}
+				}
+			}
+			if y := s.ytd; y != nil {
+				sv.YTD = &savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+			}
+			ref.Series = append(ref.Series, sv)
+		}
+		if ss.nRecent > 0 {
+			sr := savedRecent{Station: ss.st.ID, N: ss.nRecent}
+			for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
+				sr.Times = append(sr.Times, k.t)
+				sr.Periods = append(sr.Periods, string(periodName(k.period)))
+			}
+			ref.Recent = append(ref.Recent, sr)
+		}
+	}
+	data, err := json.Marshal(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want savedWindows
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Series) < 6 || want.Series[0].YTD == nil && want.Series[1].YTD == nil || len(want.Recent) != 3 {
+		t.Fatalf("the fixture lacks what it should cover: %s", data)
+	}
+	// Series come in map order.
+	for _, sw := range []*savedWindows{&got, &want} {
+		slices.SortFunc(sw.Series, func(a, b savedSeries) int {
+			return strings.Compare(a.Station+"\x00"+a.Param, b.Station+"\x00"+b.Param)
+		})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("windows file\n got %s\nwant %s", out.Bytes(), data)
 	}
 }
