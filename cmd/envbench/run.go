@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +24,7 @@ type result struct {
 	Stations          int     `json:"stations"`
 	Conns             int     `json:"conns"`
 	Primed            bool    `json:"primed,omitempty"`
+	StepSeconds       float64 `json:"step_seconds,omitempty"`
 	Rate              float64 `json:"rate,omitempty"`
 	PublishSeconds    float64 `json:"publish_seconds"`
 	EndToEndSeconds   float64 `json:"end_to_end_seconds"`
@@ -70,7 +72,8 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "primed              one reading per station before the run, not counted\n")
 	}
 	if r.Rate > 0 {
-		fmt.Fprintf(w, "offered rate        %.0f readings/s\n", r.Rate)
+		fmt.Fprintf(w, "offered rate        %.0f readings/s; readings %v apart in event time (%.3g × the clock's pace)\n",
+			r.Rate, time.Duration(math.Round(r.StepSeconds*1e9)), r.Rate*r.StepSeconds)
 	}
 	fmt.Fprintf(w, "publish time        %.2f s\n", r.PublishSeconds)
 	fmt.Fprintf(w, "end-to-end          %.2f s  → %.0f readings/s (until all are visible in InfluxDB)\n", r.EndToEndSeconds, r.ReadingsPerSecond)
@@ -141,7 +144,7 @@ func run(ctx context.Context, c config, logw io.Writer) (*result, error) {
 	if c.pid > 0 {
 		before = readProc(c.pid)
 	}
-	res := &result{N: c.n, Stations: c.stations, Conns: c.conns, Rate: c.rate, Primed: c.primed}
+	res := &result{N: c.n, Stations: c.stations, Conns: c.conns, Rate: c.rate, Primed: c.primed, StepSeconds: c.step.Seconds()}
 	start := time.Now()
 
 	// Probes: with a steady rate, a reading of station 0 every probeEvery in
@@ -329,8 +332,9 @@ func (w *inflight) wait() error {
 	return err
 }
 
-// prime publishes one reading per station in the steps before c.base and waits until InfluxDB has them all, so that the measured run
-// finds every station's state in envpipe and its series in InfluxDB.
+// prime publishes one reading per station in the steps before c.base and
+// waits until InfluxDB has them all, so that the measured run finds every
+// station's state in envpipe and its series in InfluxDB.
 func prime(ctx context.Context, c config, cl paho.Client, db *influx) error {
 	from := c.base.Add(-c.span(c.stations))
 	q := fmt.Sprintf(`SELECT count(pm25) FROM %q WHERE time >= %d AND time < %d`, c.measurement, from.UnixNano(), c.base.UnixNano())

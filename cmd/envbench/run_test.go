@@ -62,6 +62,11 @@ func TestStepSetsTheEventTimeOfEachReading(t *testing.T) {
 	if got, want := c.at(10000), base.Add(time.Second); !got.Equal(want) {
 		t.Errorf("reading 10 000 at %v, want %v (one second of event time per 10 000 readings)", got, want)
 	}
+	var out strings.Builder
+	(&result{N: 6000000, Stations: 10000, Conns: 4, Rate: 10000, StepSeconds: c.step.Seconds()}).print(&out)
+	if want := "readings 100µs apart in event time (1 × the clock's pace)"; !strings.Contains(out.String(), want) {
+		t.Errorf("the result does not say %q:\n%s", want, out.String())
+	}
 	var stderr strings.Builder
 	if code := mainArgs([]string{"-step", "0"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-step") {
 		t.Errorf("-step 0: exit %d, %q", code, stderr.String())
