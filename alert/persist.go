@@ -14,6 +14,7 @@ import (
 
 	"github.com/envpipe/envpipe/alert/waterclass"
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/internal/jsonstr"
 )
 
 // The state file (Config.StateFile) holds the pending and firing alerts;
@@ -258,9 +259,9 @@ func (e *Engine) writeWindows(w io.Writer, now time.Time) error {
 // and 50 MB of garbage.
 func appendSeries(buf []byte, station, param string, s *series) []byte {
 	buf = append(buf, `{"station":`...)
-	buf = appendJSONString(buf, station)
+	buf = jsonstr.Append(buf, station)
 	buf = append(buf, `,"param":`...)
-	buf = appendJSONString(buf, param)
+	buf = jsonstr.Append(buf, param)
 	if len(s.ring) > 0 && s.started {
 		if s.width != 0 {
 			buf = append(buf, `,"width":`...)
@@ -319,7 +320,7 @@ func appendSeries(buf []byte, station, param string, s *series) []byte {
 // appendRecent appends ss's recent readings as a savedRecent in JSON.
 func appendRecent(buf []byte, ss *stationState) []byte {
 	buf = append(buf, `{"station":`...)
-	buf = appendJSONString(buf, ss.st.ID)
+	buf = jsonstr.Append(buf, ss.st.ID)
 	recent := ss.recent[:min(ss.nRecent, recentReadings)]
 	buf = append(buf, `,"times":[`...)
 	for i, k := range recent {
@@ -333,29 +334,11 @@ func appendRecent(buf []byte, ss *stationState) []byte {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, string(periodName(k.period)))
+		buf = jsonstr.Append(buf, string(periodName(k.period)))
 	}
 	buf = append(buf, `],"n":`...)
 	buf = strconv.AppendInt(buf, int64(ss.nRecent), 10)
 	return append(buf, '}')
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, everything else (UTF-8 included) as is.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			buf = append(buf, '\\', c)
-		case c < 0x20:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			buf = append(buf, c)
-		}
-	}
-	return append(buf, '"')
 }
 
 // appendJSONTime appends t as encoding/json does (RFC 3339, nanoseconds).

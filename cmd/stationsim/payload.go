@@ -11,9 +11,9 @@ package main
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/internal/jsonstr"
 )
 
 // encodeMessage returns the payload for one reading (a JSON object) or for
@@ -38,7 +38,7 @@ func encodeMessage(rs []ingest.Reading) []byte {
 // not N.
 func appendReading(b []byte, r *ingest.Reading) []byte {
 	b = append(b, `{"station":`...)
-	b = appendString(b, r.Station)
+	b = jsonstr.Append(b, r.Station)
 	b = append(b, `,"time":"`...)
 	b = r.Time.In(cst).AppendFormat(b, time.RFC3339Nano) // fractions only when not whole seconds
 	b = append(b, `","values":{`...)
@@ -46,7 +46,7 @@ func appendReading(b []byte, r *ingest.Reading) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, v.Param)
+		b = jsonstr.Append(b, v.Param)
 		b = append(b, ':')
 		b = strconv.AppendFloat(b, v.V, 'f', -1, 64)
 	}
@@ -62,37 +62,11 @@ func appendReading(b []byte, r *ingest.Reading) []byte {
 		} else {
 			b = append(b, ',')
 		}
-		b = appendString(b, v.Param)
+		b = jsonstr.Append(b, v.Param)
 		b = append(b, ':', '"', byte(v.Flag), '"')
 	}
 	if !first {
 		b = append(b, '}')
 	}
 	return append(b, '}')
-}
-
-// appendString appends s as a JSON string. Station ids and parameter names
-// are plain ASCII (station.ValidID), but escape anyway.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		b = utf8.AppendRune(b, r) // invalid bytes become U+FFFD
-		i += size
-	}
-	return append(b, '"')
 }

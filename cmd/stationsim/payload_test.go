@@ -137,11 +137,3 @@ func TestBatchPayloadIsAnArray(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendStringEscapes(t *testing.T) {
-	got := string(appendString(nil, "a\"b\\c\n黄"))
-	var back string
-	if err := json.Unmarshal([]byte(got), &back); err != nil || back != "a\"b\\c\n黄" {
-		t.Errorf("appendString = %s (%q, %v)", got, back, err)
-	}
-}
