@@ -78,6 +78,20 @@ func newBenchFixture(b *testing.B, benchStations int) *benchFixture {
 	return f
 }
 
+// benchFixtureFor returns the process's fixture of n stations, built at
+// the first call (skipped with -short beyond 1 000 stations).
+func benchFixtureFor(b *testing.B, n int) *benchFixture {
+	if n > 1000 && testing.Short() {
+		b.Skip("a 10 000-station warm-up takes a while")
+	}
+	f := benches[n]
+	if f == nil {
+		f = newBenchFixture(b, n)
+		benches[n] = f
+	}
+	return f
+}
+
 // observe feeds the next station its reading of the current round.
 func (f *benchFixture) observe() {
 	r := f.rs[f.next]
@@ -103,14 +117,7 @@ func (f *benchFixture) observe() {
 func BenchmarkObserve(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("stations=%d", n), func(b *testing.B) {
-			if n > 1000 && testing.Short() {
-				b.Skip("a 10 000-station warm-up takes a while")
-			}
-			f := benches[n]
-			if f == nil {
-				f = newBenchFixture(b, n)
-				benches[n] = f
-			}
+			f := benchFixtureFor(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
 				f.observe()
@@ -126,14 +133,7 @@ func BenchmarkObserve(b *testing.B) {
 func BenchmarkSaveWindows(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("stations=%d", n), func(b *testing.B) {
-			if n > 1000 && testing.Short() {
-				b.Skip("a 10 000-station warm-up takes a while")
-			}
-			f := benches[n]
-			if f == nil {
-				f = newBenchFixture(b, n)
-				benches[n] = f
-			}
+			f := benchFixtureFor(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
 				f.e.saveWindows(f.now)

@@ -179,7 +179,7 @@ func (e *Engine) marshalAlerts(now time.Time) []byte {
 	return b
 }
 
-// windowsChunk is how many stations writeWindows encodes per hold of e.mu.
+// windowsChunk is how many stations a windows save encodes per hold of e.mu.
 // The windows of 10 000 stations after a day of minute data are about
 // 100 MB of JSON and take about a second to encode: under one hold that
 // stopped Observe, hence ingestion, for that second at every save, and
@@ -203,54 +203,57 @@ func (e *Engine) writeWindows(w io.Writer, now time.Time) error {
 	buf = appendJSONTime(buf, now.UTC())
 	buf = append(buf, `,"series":[`...)
 	sep := false
-	for i := 0; ; i += windowsChunk {
-		e.mu.Lock()
-		n := len(e.order)
-		for _, ss := range e.order[min(i, n):min(i+windowsChunk, n)] {
-			for p, s := range ss.series {
-				if s.lastT.IsZero() {
-					continue
-				}
-				if sep {
-					buf = append(buf, ',')
-				}
-				sep = true
-				buf = appendSeries(buf, ss.st.ID, p, s)
-			}
-		}
-		e.mu.Unlock()
-		if err := flush(); err != nil {
-			return err
-		}
-		if i+windowsChunk >= n {
-			break
-		}
-	}
-	buf = append(buf, `],"recent":[`...)
-	sep = false
-	for i := 0; ; i += windowsChunk {
-		e.mu.Lock()
-		n := len(e.order)
-		for _, ss := range e.order[min(i, n):min(i+windowsChunk, n)] {
-			if ss.nRecent == 0 {
+	err := e.inChunks(func(ss *stationState) {
+		for p, s := range ss.series {
+			if s.lastT.IsZero() {
 				continue
 			}
 			if sep {
 				buf = append(buf, ',')
 			}
 			sep = true
-			buf = appendRecent(buf, ss)
+			buf = appendSeries(buf, ss.st.ID, p, s)
+		}
+	}, flush)
+	if err != nil {
+		return err
+	}
+	buf = append(buf, `],"recent":[`...)
+	sep = false
+	err = e.inChunks(func(ss *stationState) {
+		if ss.nRecent == 0 {
+			return
+		}
+		if sep {
+			buf = append(buf, ',')
+		}
+		sep = true
+		buf = appendRecent(buf, ss)
+	}, flush)
+	if err != nil {
+		return err
+	}
+	buf = append(buf, "]}"...)
+	return flush()
+}
+
+// inChunks calls f for every station, windowsChunk stations per hold of
+// e.mu, and calls flush after each chunk with the lock released.
+func (e *Engine) inChunks(f func(*stationState), flush func() error) error {
+	for i := 0; ; i += windowsChunk {
+		e.mu.Lock()
+		n := len(e.order)
+		for _, ss := range e.order[min(i, n):min(i+windowsChunk, n)] {
+			f(ss)
 		}
 		e.mu.Unlock()
 		if err := flush(); err != nil {
 			return err
 		}
 		if i+windowsChunk >= n {
-			break
+			return nil
 		}
 	}
-	buf = append(buf, "]}"...)
-	return flush()
 }
 
 // appendSeries appends series s of station and param as a savedSeries in
