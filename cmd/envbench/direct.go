@@ -75,12 +75,7 @@ func runDirect(ctx context.Context, c config) (*result, error) {
 		// payload(i) as envpipe decodes it, encoded by envpipe's encoder.
 		st := stations[i%c.stations]
 		r.Station, r.Time = st.ID, c.at(i)
-		r.Values[0] = ingest.Value{Param: "pm25", V: float64(20+i%60) + 0.4}
-		r.Values[1] = ingest.Value{Param: "pm10", V: float64(40+i%90) + 0.2}
-		r.Values[2] = ingest.Value{Param: "so2", V: 8.4}
-		r.Values[3] = ingest.Value{Param: "no2", V: 35.2}
-		r.Values[4] = ingest.Value{Param: "co", V: 0.8}
-		r.Values[5] = ingest.Value{Param: "o3", V: 96.2}
+		readingValues(r.Values, i)
 		buf = enc.Append(buf, st, &r)
 		if len(buf) >= c.direct {
 			if err := post(); err != nil {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/envpipe/envpipe/ingest"
 )
 
 type result struct {
@@ -107,8 +109,30 @@ func (c *config) station(i int) string {
 }
 
 func payload(station string, t time.Time, i int) string {
-	return fmt.Sprintf(`{"station":"%s","time":"%s","values":{"pm25":%d.4,"pm10":%d.2,"so2":8.4,"no2":35.2,"co":0.8,"o3":96.2}}`,
-		station, t.UTC().Format(time.RFC3339Nano), 20+i%60, 40+i%90)
+	var vs [6]ingest.Value
+	readingValues(vs[:], i)
+	b := fmt.Appendf(nil, `{"station":"%s","time":"%s","values":{`, station, t.UTC().Format(time.RFC3339Nano))
+	for j, v := range vs {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, v.Param...)
+		b = append(b, '"', ':')
+		b = strconv.AppendFloat(b, v.V, 'f', -1, 64)
+	}
+	return string(append(b, "}}"...))
+}
+
+// readingValues sets vs[:6] to reading i's values, in its payload's order:
+// the one definition of a reading's values for payload and for -direct.
+func readingValues(vs []ingest.Value, i int) {
+	vs[0] = ingest.Value{Param: "pm25", V: float64(20+i%60) + 0.4}
+	vs[1] = ingest.Value{Param: "pm10", V: float64(40+i%90) + 0.2}
+	vs[2] = ingest.Value{Param: "so2", V: 8.4}
+	vs[3] = ingest.Value{Param: "no2", V: 35.2}
+	vs[4] = ingest.Value{Param: "co", V: 0.8}
+	vs[5] = ingest.Value{Param: "o3", V: 96.2}
 }
 
 func run(ctx context.Context, c config, logw io.Writer) (*result, error) {

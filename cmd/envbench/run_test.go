@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -70,5 +71,16 @@ func TestStepSetsTheEventTimeOfEachReading(t *testing.T) {
 	var stderr strings.Builder
 	if code := mainArgs([]string{"-step", "0"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-step") {
 		t.Errorf("-step 0: exit %d, %q", code, stderr.String())
+	}
+}
+
+func TestPayloadCarriesTheReadingValues(t *testing.T) {
+	at := time.Date(2026, 11, 28, 9, 0, 0, 123456789, time.UTC)
+	for i := range 5400 { // every pm25 and pm10 value
+		want := fmt.Sprintf(`{"station":"zz-air-0001","time":"2026-11-28T09:00:00.123456789Z","values":{"pm25":%d.4,"pm10":%d.2,"so2":8.4,"no2":35.2,"co":0.8,"o3":96.2}}`,
+			20+i%60, 40+i%90)
+		if got := payload("zz-air-0001", at, i); got != want {
+			t.Fatalf("payload %d = %s, want %s", i, got, want)
+		}
 	}
 }
