@@ -11,6 +11,11 @@ import (
 // maxBytes still costs one pread per call rather than one per record.
 const minReadChunk = 16 << 10
 
+// shrinkAfter is how many small reads in a row release a large read buffer
+// (see readAt): at a steady inflow the influx writer reads about five times
+// a second.
+const shrinkAfter = 16
+
 // Read returns durable records starting at from, without blocking: up to
 // maxBytes of payload in total, but at least one record if any is
 // available. next is the position just after the last returned record, or
@@ -123,7 +128,21 @@ func (w *WAL) closeReadHandle() {
 }
 
 // readAt fills the reusable read buffer with n bytes at off.
+//
+// The buffer keeps its size between reads, but not the size of a rare
+// large read: after a backlog (an outage of InfluxDB, a restart) batches are
+// read up to batch_max_bytes, where at a steady inflow they take a fraction
+// of that. Once shrinkAfter reads in a row have needed a quarter of the
+// buffer or less, it is let go, so that one backlog does not hold its peak
+// (and twice that in the GC's heap goal) for the life of the process.
 func (w *WAL) readAt(f *os.File, id uint64, off int64, n int) ([]byte, error) {
+	if c := cap(w.rbuf); c > 4*minReadChunk && n <= c/4 {
+		if w.rbufSmall++; w.rbufSmall >= shrinkAfter {
+			w.rbuf, w.rbufSmall = nil, 0
+		}
+	} else {
+		w.rbufSmall = 0
+	}
 	w.rbuf = slices.Grow(w.rbuf[:0], n)[:n]
 	if _, err := f.ReadAt(w.rbuf, off); err != nil {
 		// Durable bytes are below the known size, so even io.EOF means the

@@ -153,11 +153,12 @@ type WAL struct {
 	failing    bool // the last group failed; for logging transitions only
 
 	// cmu serialises the consumer (Read, Commit) and guards its fields.
-	cmu  sync.Mutex
-	rf   *os.File // read handle, cached across Read calls
-	rfID uint64
-	rbuf []byte
-	recs [][]byte
+	cmu       sync.Mutex
+	rf        *os.File // read handle, cached across Read calls
+	rfID      uint64
+	rbuf      []byte
+	rbufSmall int // reads in a row that needed a quarter of rbuf or less
+	recs      [][]byte
 }
 
 // Open opens or creates the WAL in dir, recovering it as described in the

@@ -686,6 +686,46 @@ func TestReadLimits(t *testing.T) {
 	})
 }
 
+// TestReadBufferShrinksAfterABacklog: a backlog read in large batches
+// must not pin the largest read buffer once reads are small again, and a
+// single small read between large ones must not make them reallocate.
+func TestReadBufferShrinksAfterABacklog(t *testing.T) {
+	w := openT(t, t.TempDir(), Options{})
+	const big = 1 << 20
+	appendWait(t, w, makeRecs(64, big/16)) // 4 MiB: the backlog
+	got, pos := readAll(t, w, Position{}, big)
+	if len(got) != 64 {
+		t.Fatalf("read %d records of the backlog, want 64", len(got))
+	}
+	peak := cap(w.rbuf)
+	if peak < big {
+		t.Fatalf("after the backlog's reads the buffer holds %d bytes, want ≥ %d", peak, big)
+	}
+	if err := w.Commit(pos); err != nil {
+		t.Fatal(err)
+	}
+	// The steady inflow after it: each read finds a little more.
+	small := func(n int) {
+		t.Helper()
+		for i := range n {
+			appendWait(t, w, [][]byte{payload(1, i, 1000)})
+			recs, next, err := w.Read(pos, big)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("Read = %d records, %v; want 1", len(recs), err)
+			}
+			pos = next
+		}
+	}
+	small(shrinkAfter - 1)
+	if cap(w.rbuf) != peak {
+		t.Fatalf("the buffer was let go after %d small reads, want %d", shrinkAfter-1, shrinkAfter)
+	}
+	small(1)
+	if c := cap(w.rbuf); c > 4*minReadChunk {
+		t.Fatalf("after %d small reads the buffer still holds %d bytes", shrinkAfter, c)
+	}
+}
+
 // TestReadCorrupt damages a durable record behind the WAL's back: Read must
 // refuse it and offer the next segment.
 func TestReadCorrupt(t *testing.T) {
