@@ -686,9 +686,9 @@ func TestReadLimits(t *testing.T) {
 	})
 }
 
-// TestReadBufferShrinksAfterABacklog: a backlog read in large batches
-// must not pin the largest read buffer once reads are small again, and a
-// single small read between large ones must not make them reallocate.
+// TestReadBufferShrinksAfterABacklog: the buffer that a backlog's large
+// reads grew is let go once reads are small again, after shrinkAfter of
+// them in a row and not before.
 func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 	w := openT(t, t.TempDir(), Options{})
 	const big = 1 << 20
