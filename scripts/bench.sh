@@ -12,13 +12,16 @@
 #      pace (envbench -step 1/rate), as a real network; the steady run's
 #      1 000 stations and 1 ms steps run event time ten times as fast, so
 #      that ten minutes of it hold 100 minutes of hours opening and closing
+#   7. (steady-rt, not in the default set) the steady run's 1 000 stations
+#      with event time at the clock's pace, as steady-10k, each station
+#      reporting ten times a second: memory without event time's hours
 # After each scenario it prints the CPU seconds of mosquitto, influxd and
 # envpipe, to show where a change in throughput comes from, and at the end
 # the 10 000 against 1 000 stations comparison (also in summary.txt).
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
 # "throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed
-# steady steady-10k influx-batches". The steady scenarios sample RSS
+# steady steady-10k steady-rt influx-batches". The steady scenarios sample RSS
 # every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
 # 10-minute flat-memory run. BENCH_TEMPLATE replaces configs/bench.yaml.tmpl.
 # influx-batches (not in the default set) measures InfluxDB alone
@@ -85,6 +88,7 @@ scenario throughput-1k-primed configs/bench-stations.yaml -n "$N" -stations 1000
 scenario throughput-10k-primed configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -primed -base "$BASE"
 scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
 scenario steady-10k configs/bench-stations-10k.yaml -rate "$RATE" -duration "$DURATION" -stations 10000 -prefix zz-bench- -digits 5 -step "$((1000000 / RATE))us"
+scenario steady-rt configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000 -step "$((1000000 / RATE))us"
 case " $SCENARIOS " in *" influx-batches "*)
 	echo "=== influx-batches (InfluxDB alone: CPU-s per 100 000 points)"
 	for batch in ${BENCH_BATCHES:-1048576 4194304 16777216}; do
