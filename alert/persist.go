@@ -265,7 +265,8 @@ func appendSeries(buf []byte, station, param string, s *series) []byte {
 	buf = jsonstr.Append(buf, station)
 	buf = append(buf, `,"param":`...)
 	buf = jsonstr.Append(buf, param)
-	if len(s.ring) > 0 && s.started {
+	windowed := len(s.ring) > 0 && s.started
+	if windowed {
 		if s.width != 0 {
 			buf = append(buf, `,"width":`...)
 			buf = strconv.AppendInt(buf, s.width, 10)
@@ -277,7 +278,7 @@ func appendSeries(buf []byte, station, param string, s *series) []byte {
 	}
 	buf = append(buf, `,"last_t":`...)
 	buf = appendJSONTime(buf, s.lastT)
-	if len(s.ring) > 0 && s.started {
+	if windowed {
 		first := true
 		for j := range s.ring {
 			b := s.bucketAt(j)
