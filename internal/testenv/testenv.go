@@ -277,11 +277,7 @@ func (p *process) start() error {
 	cmd.Dir = filepath.Dir(p.logPath)
 	cmd.Stdout = f
 	cmd.Stderr = f
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true, // own process group: signals reach it and its children only
-		// If the test binary dies (panic, timeout), take the server with it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	cmd.SysProcAttr = ownGroup()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return err
@@ -326,15 +322,14 @@ func (p *process) stop(sig syscall.Signal, timeout time.Duration) bool {
 	if cmd == nil || isClosed(done) {
 		return true
 	}
-	pgid := cmd.Process.Pid // Setpgid: the group id is the leader's pid
-	_ = syscall.Kill(-pgid, sig)
+	signalGroup(cmd, sig)
 	select {
 	case <-done:
 		return true
 	case <-time.After(timeout):
 	}
 	if !isClosed(done) {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		signalGroup(cmd, syscall.SIGKILL)
 	}
 	<-done
 	return false

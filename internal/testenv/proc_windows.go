@@ -1,0 +1,11 @@
+package testenv
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// Windows has no process groups to signal: servers are killed outright.
+func ownGroup() *syscall.SysProcAttr { return nil }
+
+func signalGroup(cmd *exec.Cmd, _ syscall.Signal) { _ = cmd.Process.Kill() }
