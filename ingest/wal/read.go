@@ -7,21 +7,12 @@ import (
 	"slices"
 )
 
-// minReadChunk is the least Read fetches from disk at once, so that a small
-// maxBytes still costs one pread per call rather than one per record.
-const minReadChunk = 16 << 10
-
-// shrinkAfter is how many small reads in a row release a large read buffer
-// (see readAt): at a steady inflow the influx writer reads about five times
-// a second.
-const shrinkAfter = 16
-
 // Read returns durable records starting at from, without blocking: up to
 // maxBytes of payload in total, but at least one record if any is
 // available. next is the position just after the last returned record, or
 // from itself when nothing is available. A from before the first live
 // segment reads from the first live record. The returned slices (the outer
-// one included) are reused and only valid until the next Read.
+// one included) are reused and only valid until the next Read or Close.
 //
 // Records come from one segment per call; the next call continues in the
 // following segment. If the record at from fails its checksum, Read returns
@@ -61,7 +52,7 @@ func (w *WAL) Read(from Position, maxBytes int) ([][]byte, Position, error) {
 		return nil, from, err
 	}
 
-	recs := w.recs[:0]
+	recs := w.rbuf.recs[:0]
 	var p, total int64
 	for p+headerSize <= int64(len(buf)) {
 		n := recordLen(buf[p:])
@@ -94,7 +85,7 @@ func (w *WAL) Read(from Position, maxBytes int) ([][]byte, Position, error) {
 		total += n
 		p = end
 	}
-	w.recs = recs
+	w.rbuf.recs = recs
 	return recs, Position{id, off + p}, nil
 }
 
@@ -127,29 +118,15 @@ func (w *WAL) closeReadHandle() {
 	w.rf = nil
 }
 
-// readAt fills the reusable read buffer with n bytes at off.
-//
-// The buffer keeps its size between reads, but not the size of a rare
-// large read: after a backlog (an outage of InfluxDB, a restart) batches are
-// read up to batch_max_bytes, where at a steady inflow they take a fraction
-// of that. Once shrinkAfter reads in a row have needed a quarter of the
-// buffer or less, it is let go, so that one backlog does not hold its peak
-// (and twice that in the GC's heap goal) for the life of the process.
+// readAt fills the read buffer (readBuf) with n bytes at off.
 func (w *WAL) readAt(f *os.File, id uint64, off int64, n int) ([]byte, error) {
-	if c := cap(w.rbuf); c > 4*minReadChunk && n <= c/4 {
-		if w.rbufSmall++; w.rbufSmall >= shrinkAfter {
-			w.rbuf, w.rbufSmall = nil, 0
-		}
-	} else {
-		w.rbufSmall = 0
-	}
-	w.rbuf = slices.Grow(w.rbuf[:0], n)[:n]
-	if _, err := f.ReadAt(w.rbuf, off); err != nil {
+	buf := w.rbuf.get(n)
+	if _, err := f.ReadAt(buf, off); err != nil {
 		// Durable bytes are below the known size, so even io.EOF means the
 		// file changed under us.
 		return nil, fmt.Errorf("wal: read segment %s at offset %d: %w", w.segmentPath(id), off, err)
 	}
-	return w.rbuf, nil
+	return buf, nil
 }
 
 // Commit durably records pos (a position returned by Read, or the

@@ -153,12 +153,10 @@ type WAL struct {
 	failing    bool // the last group failed; for logging transitions only
 
 	// cmu serialises the consumer (Read, Commit) and guards its fields.
-	cmu       sync.Mutex
-	rf        *os.File // read handle, cached across Read calls
-	rfID      uint64
-	rbuf      []byte
-	rbufSmall int // reads in a row that needed a quarter of rbuf or less
-	recs      [][]byte
+	cmu  sync.Mutex
+	rf   *os.File // read handle, cached across Read calls
+	rfID uint64
+	rbuf readBuf // the batch in hand
 }
 
 // Open opens or creates the WAL in dir, recovering it as described in the
@@ -493,5 +491,8 @@ func (w *WAL) closeFiles() error {
 	closeFile(w.dirf, "directory")
 	closeFile(w.lock, "lock file") // last: releases the directory
 	w.rf, w.wf, w.dirf, w.lock = nil, nil, nil, nil
+	if err := w.rbuf.free(); err != nil {
+		errs = append(errs, fmt.Errorf("wal: unmap read buffer: %w", err))
+	}
 	return errors.Join(errs...)
 }

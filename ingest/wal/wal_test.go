@@ -686,9 +686,9 @@ func TestReadLimits(t *testing.T) {
 	})
 }
 
-// TestReadBufferShrinksAfterABacklog: the buffer that a backlog's large
-// reads grew is let go once reads are small again, after shrinkAfter of
-// them in a row and not before.
+// TestReadBufferShrinksAfterABacklog: the buffer and the record index that
+// a backlog's large reads grew are let go once reads are small again, after
+// shrinkAfter of them in a row and not before.
 func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 	w := openT(t, t.TempDir(), Options{})
 	const big = 1 << 20
@@ -697,7 +697,7 @@ func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 	if len(got) != 64 {
 		t.Fatalf("read %d records of the backlog, want 64", len(got))
 	}
-	peak := cap(w.rbuf)
+	peak, peakRecs := w.rbuf.held(), cap(w.rbuf.recs)
 	if peak < big {
 		t.Fatalf("after the backlog's reads the buffer holds %d bytes, want ≥ %d", peak, big)
 	}
@@ -717,12 +717,15 @@ func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 		}
 	}
 	small(shrinkAfter - 1)
-	if cap(w.rbuf) != peak {
+	if w.rbuf.held() != peak {
 		t.Fatalf("the buffer was let go after %d small reads, want %d", shrinkAfter-1, shrinkAfter)
 	}
 	small(1)
-	if c := cap(w.rbuf); c > 4*minReadChunk {
+	if c := w.rbuf.held(); c > 4*minReadChunk {
 		t.Fatalf("after %d small reads the buffer still holds %d bytes", shrinkAfter, c)
+	}
+	if c := cap(w.rbuf.recs); c >= peakRecs {
+		t.Fatalf("after %d small reads the record index still holds %d entries (%d at the peak)", shrinkAfter, c, peakRecs)
 	}
 }
 
