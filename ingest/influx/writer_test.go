@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -219,5 +220,31 @@ func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
 	}
 	if n := len(fake.accepted()); n != len(lines) {
 		t.Errorf("after shutdown %d of %d lines written", n, len(lines))
+	}
+}
+
+// TestRecordsReader: the body reader yields the records back to back, by
+// any read size, and leaves them intact for a resend.
+func TestRecordsReader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		recs [][]byte
+	}{
+		{"none", nil},
+		{"one", [][]byte{[]byte("air,station=A pm25=40 1\n")}},
+		{"several", [][]byte{[]byte("a 1\n"), []byte("bb 2\nbb 3\n"), []byte("c"), []byte(strings.Repeat("d", 70000))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := slices.Concat(tc.recs...)
+			orig := slices.Clone(tc.recs)
+			for range 2 { // the second pass is a resend
+				if err := iotest.TestReader(&recordsReader{recs: tc.recs}, want); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.EqualFunc(tc.recs, orig, func(a, b []byte) bool { return &a[0] == &b[0] && len(a) == len(b) }) {
+				t.Fatal("reading changed the records")
+			}
+		})
 	}
 }
