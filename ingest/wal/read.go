@@ -52,7 +52,7 @@ func (w *WAL) Read(from Position, maxBytes int) ([][]byte, Position, error) {
 		return nil, from, err
 	}
 
-	recs := w.rbuf.recs[:0]
+	recs := w.rbuf.index()
 	var p, total int64
 	for p+headerSize <= int64(len(buf)) {
 		n := recordLen(buf[p:])
@@ -85,7 +85,7 @@ func (w *WAL) Read(from Position, maxBytes int) ([][]byte, Position, error) {
 		total += n
 		p = end
 	}
-	w.rbuf.recs = recs
+	w.rbuf.setIndex(recs)
 	return recs, Position{id, off + p}, nil
 }
 

@@ -9,10 +9,15 @@ import (
 // maxBytes still costs one pread per call rather than one per record.
 const minReadChunk = 16 << 10
 
-// shrinkAfter is how many small reads in a row give back the memory of a
-// large read (see readBuf): at a steady inflow the influx writer reads
-// about five times a second.
-const shrinkAfter = 16
+// trimEvery is the window, in reads, over which readBuf measures what a
+// batch needs: about three seconds at a steady inflow, where the influx
+// writer reads about five times a second.
+const trimEvery = 16
+
+// trimSlack is what the mapped buffer keeps resident beyond the largest
+// read of a window, so that reads that vary a little do not fault the same
+// pages in and out.
+const trimSlack = 64 << 10
 
 // readReserve is the address space the read buffer reserves where it can
 // live outside Go's heap: a batch of up to 25 MB (batch_max_bytes plus a
@@ -31,19 +36,21 @@ const readReserve = 32 << 20
 // the heap look for, and map, a new run of pages each time it grows.
 //
 // A backlog (after an InfluxDB outage or a restart) reads batches of up to
-// batch_max_bytes where a steady inflow needs a fraction of that. Once
-// shrinkAfter reads in a row have needed a quarter of the buffer or less,
-// the rest is given back (madvise or, on the heap, the GC), and so is the
-// index (24 bytes a record: about a megabyte for a batch of 4 MiB of
-// single readings), so that one backlog does not hold its peak for the life
-// of the process.
+// batch_max_bytes, and a slow write makes the next batch larger, where a
+// steady inflow needs a fraction of that. Every trimEvery reads, what the
+// largest of them did not need is given back: mapped pages with madvise; a
+// heap buffer, or the records' index (24 bytes a record, about a megabyte
+// for a batch of 4 MiB of single readings), once it is over four times the
+// need. So the memory of the batch in hand follows the last few seconds,
+// not the largest batch since the process started.
 type readBuf struct {
 	mem     []byte // the mapping, or nil
 	noMap   bool   // mapping is unavailable or failed: use heap
 	touched int    // bytes of mem that may be resident
 	heap    []byte // for reads larger than mem, or without one
-	small   int    // reads in a row that needed a quarter or less
 	recs    [][]byte
+	// The current window: reads so far, the largest read and index.
+	reads, needBytes, needRecs int
 }
 
 // get returns a buffer of n bytes; its contents are undefined.
@@ -52,37 +59,41 @@ func (b *readBuf) get(n int) []byte {
 		mem, err := mapAnon(readReserve)
 		b.mem, b.noMap = mem, err != nil
 	}
+	b.needBytes = max(b.needBytes, n)
+	if b.reads++; b.reads >= trimEvery {
+		b.trim()
+	}
 	if n <= len(b.mem) {
 		b.heap = nil
-		if b.shrink(b.touched, n) {
-			b.recs = nil
-			if keep := pageAlign(n); keep < b.touched && releasePages(b.mem[keep:b.touched]) == nil {
-				b.touched = keep
-			}
-		}
 		b.touched = max(b.touched, n)
 		return b.mem[:n]
-	}
-	if b.shrink(cap(b.heap), n) {
-		b.heap, b.recs = nil, nil
 	}
 	b.heap = slices.Grow(b.heap[:0], n)[:n]
 	return b.heap
 }
 
-// shrink counts a read of n bytes from a buffer of size bytes and reports
-// whether shrinkAfter reads in a row have now needed a quarter of it or
-// less.
-func (b *readBuf) shrink(size, n int) bool {
-	if size <= 4*minReadChunk || n > size/4 {
-		b.small = 0
-		return false
+// index returns the records' index for the read in progress, emptied.
+func (b *readBuf) index() [][]byte { return b.recs[:0] }
+
+// setIndex keeps the index of the read just made.
+func (b *readBuf) setIndex(recs [][]byte) {
+	b.recs = recs
+	b.needRecs = max(b.needRecs, len(recs))
+}
+
+// trim gives back what the window's reads did not need and starts a new
+// window.
+func (b *readBuf) trim() {
+	if keep := pageAlign(b.needBytes + trimSlack); b.touched > keep && releasePages(b.mem[keep:b.touched]) == nil {
+		b.touched = keep
 	}
-	if b.small++; b.small < shrinkAfter {
-		return false
+	if c := cap(b.heap); c > 4*minReadChunk && c > 4*b.needBytes {
+		b.heap = nil
 	}
-	b.small = 0
-	return true
+	if c := cap(b.recs); c > 256 && c > 4*b.needRecs {
+		b.recs = nil
+	}
+	b.reads, b.needBytes, b.needRecs = 0, 0, 0
 }
 
 // held reports how many bytes the buffer may keep resident.

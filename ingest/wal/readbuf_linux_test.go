@@ -50,17 +50,20 @@ func TestReadBufferLivesOutsideTheHeap(t *testing.T) {
 		t.Fatalf("%d pages resident beyond the read, want 0", n)
 	}
 
-	for i := range shrinkAfter {
-		if n := resident(t, b.mem[pageSize:big]); n != big/pageSize-1 {
-			t.Fatalf("after %d small reads %d pages beyond the first are resident, want all %d", i, n, big/pageSize-1)
+	// The big read opened the first window; the second, of small reads
+	// only, ends with the 2×trimEvery-th read and gives the pages back.
+	keep := pageAlign(1000 + trimSlack)
+	for i := 2; i <= 2*trimEvery; i++ {
+		if n, want := resident(t, b.mem[keep:big]), (big-keep)/pageSize; n != want {
+			t.Fatalf("before read %d, %d of the %d pages beyond the small reads' need are resident, want all", i, n, want)
 		}
 		b.get(1000)
 	}
-	if n := resident(t, b.mem[pageSize:big]); n != 0 {
-		t.Fatalf("after %d small reads %d pages beyond the first are still resident", shrinkAfter, n)
+	if n := resident(t, b.mem[keep:big]); n != 0 {
+		t.Fatalf("after a window of small reads %d pages beyond their need are still resident", n)
 	}
-	if h := b.held(); h != pageSize {
-		t.Fatalf("held() = %d after the release, want one page (%d)", h, pageSize)
+	if h := b.held(); h != keep {
+		t.Fatalf("held() = %d after the release, want %d", h, keep)
 	}
 
 	// A read larger than the reservation uses the heap.
@@ -69,5 +72,44 @@ func TestReadBufferLivesOutsideTheHeap(t *testing.T) {
 	}
 	if err := b.free(); err != nil || b.mem != nil {
 		t.Fatalf("free = %v, mapping %p", err, b.mem)
+	}
+}
+
+// TestReadBufferFollowsTheRecentNeed: at a steady inflow reads alternate
+// between a group commit's worth and a flush interval's; one slow write
+// makes one large batch. Its pages go back at the end of the next window
+// although no run of small reads ever comes.
+func TestReadBufferFollowsTheRecentNeed(t *testing.T) {
+	var b readBuf
+	defer b.free()
+	const small, steady, slow = 2 << 10, 300 << 10, 3 << 20
+	read := func(i int) {
+		n := small
+		switch {
+		case i == 5:
+			n = slow
+		case i%2 == 1:
+			n = steady
+		}
+		buf := b.get(n)
+		for j := 0; j < len(buf); j += pageSize {
+			buf[j] = 1
+		}
+	}
+	for i := range trimEvery {
+		read(i)
+	}
+	if h := b.held(); h < slow {
+		t.Fatalf("held() = %d in the window of the slow batch, want ≥ %d", h, slow)
+	}
+	for i := range trimEvery {
+		read(trimEvery + i)
+	}
+	want := pageAlign(steady + trimSlack)
+	if h := b.held(); h != want {
+		t.Fatalf("held() = %d after a window of steady reads, want %d", h, want)
+	}
+	if n := resident(t, b.mem[want:slow]); n != 0 {
+		t.Fatalf("%d pages of the slow batch are still resident", n)
 	}
 }

@@ -687,15 +687,16 @@ func TestReadLimits(t *testing.T) {
 }
 
 // TestReadBufferShrinksAfterABacklog: the buffer and the record index that
-// a backlog's large reads grew are let go once reads are small again, after
-// shrinkAfter of them in a row and not before.
+// a backlog's large reads grew are let go at the end of the first window
+// of trimEvery reads that needed little, and not while a window still
+// holds a large read.
 func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 	w := openT(t, t.TempDir(), Options{})
 	const big = 1 << 20
-	appendWait(t, w, makeRecs(64, big/16)) // 4 MiB: the backlog
+	appendWait(t, w, makeRecs(4096, big/1024)) // 4 MiB: the backlog
 	got, pos := readAll(t, w, Position{}, big)
-	if len(got) != 64 {
-		t.Fatalf("read %d records of the backlog, want 64", len(got))
+	if len(got) != 4096 {
+		t.Fatalf("read %d records of the backlog, want 4096", len(got))
 	}
 	peak, peakRecs := w.rbuf.held(), cap(w.rbuf.recs)
 	if peak < big {
@@ -705,27 +706,28 @@ func TestReadBufferShrinksAfterABacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The steady inflow after it: each read finds a little more.
-	small := func(n int) {
-		t.Helper()
-		for i := range n {
-			appendWait(t, w, [][]byte{payload(1, i, 1000)})
-			recs, next, err := w.Read(pos, big)
-			if err != nil || len(recs) != 1 {
-				t.Fatalf("Read = %d records, %v; want 1", len(recs), err)
-			}
-			pos = next
+	reads := 0
+	for w.rbuf.held() == peak {
+		if reads == 2*trimEvery {
+			t.Fatalf("the buffer was kept through %d small reads", reads)
 		}
+		appendWait(t, w, [][]byte{payload(1, reads, 1000)})
+		recs, next, err := w.Read(pos, big)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("Read = %d records, %v; want 1", len(recs), err)
+		}
+		pos = next
+		reads++
 	}
-	small(shrinkAfter - 1)
-	if w.rbuf.held() != peak {
-		t.Fatalf("the buffer was let go after %d small reads, want %d", shrinkAfter-1, shrinkAfter)
+	if reads < trimEvery-1 {
+		// The backlog took at least one read of the first window.
+		t.Fatalf("the buffer was let go after %d small reads, before a window of them", reads)
 	}
-	small(1)
-	if c := w.rbuf.held(); c > 4*minReadChunk {
-		t.Fatalf("after %d small reads the buffer still holds %d bytes", shrinkAfter, c)
+	if c := w.rbuf.held(); c > pageAlign(minReadChunk+trimSlack) {
+		t.Fatalf("after %d small reads the buffer still holds %d bytes", reads, c)
 	}
 	if c := cap(w.rbuf.recs); c >= peakRecs {
-		t.Fatalf("after %d small reads the record index still holds %d entries (%d at the peak)", shrinkAfter, c, peakRecs)
+		t.Fatalf("after %d small reads the record index still holds %d entries (%d at the peak)", reads, c, peakRecs)
 	}
 }
 
