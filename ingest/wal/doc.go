@@ -68,7 +68,11 @@
 //     record's bytes and, for a new segment, the directory entry have been
 //     fsynced. Callbacks run on the committer goroutine in append order.
 //   - Read returns only fsynced records, in append order, across segment
-//     boundaries, and re-verifies each record's CRC.
+//     boundaries, and re-verifies each record's CRC. It reads into one
+//     buffer, on Linux a mapping outside Go's heap whose unneeded pages are
+//     given back every few reads (readBuf), so that the batch in hand, the
+//     part of the process's memory that varies with InfluxDB's pace, does
+//     not move the GC's heap goal.
 //   - A failed write or fsync fails the records of that write (their done
 //     gets the error), the segment is truncated back to its last durable size
 //     on a best-effort basis and the next group starts a new segment: bytes
