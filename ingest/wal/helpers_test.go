@@ -201,3 +201,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// held reports how many bytes the read buffer may keep resident.
+func (b *readBuf) held() int { return b.touched + cap(b.heap) }

@@ -96,9 +96,6 @@ func (b *readBuf) trim() {
 	b.reads, b.needBytes, b.needRecs = 0, 0, 0
 }
 
-// held reports how many bytes the buffer may keep resident.
-func (b *readBuf) held() int { return b.touched + cap(b.heap) }
-
 // free unmaps the buffer; slices from get must no longer be in use.
 func (b *readBuf) free() error {
 	mem := b.mem
