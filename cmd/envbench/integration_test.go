@@ -48,7 +48,7 @@ func TestEnvbenchCountsEveryReadingThroughEnvpipe(t *testing.T) {
 	cmd := exec.Command(exe, "run", "-config", confPath,
 		"-stations", filepath.Join(root, "configs", "bench-stations.yaml"), "-rules", filepath.Join(root, "configs", "rules.yaml"))
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = testenv.OwnGroup()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

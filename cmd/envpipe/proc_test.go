@@ -12,6 +12,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/envpipe/envpipe/internal/testenv"
 )
 
 // proc is envpipe running as a child process (see TestMain).
@@ -49,7 +51,7 @@ func (p *proc) start(env ...string) {
 	p.cmd = exec.Command(exe, "run", "-config", p.config)
 	p.cmd.Env = append(append(os.Environ(), "ENVPIPE_TEST_AS_MAIN=1"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.SysProcAttr = testenv.OwnGroup()
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
