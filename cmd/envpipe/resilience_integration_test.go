@@ -239,6 +239,12 @@ func TestWALSizeLimitStopsAckingAndResumes(t *testing.T) {
 	if d.metric("envpipe_wal_blocked") != 0 {
 		t.Error("still blocked after catching up")
 	}
+	// The WAL's watcher logs at its next one-second tick, after the gauge
+	// has already fallen.
+	deadline = time.Now().Add(3 * time.Second)
+	for !strings.Contains(d.logs.String(), "acking resumed") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	if !strings.Contains(d.logs.String(), "acking resumed") {
 		t.Error("the log does not say acking resumed")
 	}
