@@ -7,6 +7,6 @@ import (
 	"syscall"
 )
 
-// signalGroup sends sig to cmd's process group (ownGroup: its id is the
+// signalGroup sends sig to cmd's process group (OwnGroup: its id is the
 // leader's pid).
 func signalGroup(cmd *exec.Cmd, sig syscall.Signal) { _ = syscall.Kill(-cmd.Process.Pid, sig) }

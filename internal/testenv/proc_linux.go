@@ -2,9 +2,9 @@ package testenv
 
 import "syscall"
 
-// ownGroup starts a server in its own process group, so that signals reach
-// it and its children only; if the test binary dies (panic, timeout), the
-// kernel takes the server with it.
-func ownGroup() *syscall.SysProcAttr {
+// OwnGroup is how tests start a server, or envpipe itself: in its own
+// process group, so that signals reach it and its children only; if the
+// test binary dies (panic, timeout), the kernel takes it with it.
+func OwnGroup() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

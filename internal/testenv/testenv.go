@@ -277,7 +277,7 @@ func (p *process) start() error {
 	cmd.Dir = filepath.Dir(p.logPath)
 	cmd.Stdout = f
 	cmd.Stderr = f
-	cmd.SysProcAttr = ownGroup()
+	cmd.SysProcAttr = OwnGroup()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return err
@@ -507,9 +507,3 @@ func writeFile(t testing.TB, path string, data []byte, perm os.FileMode) {
 		t.Fatalf("testenv: %v", err)
 	}
 }
-
-// OwnGroup is the SysProcAttr with which tests start a process of their
-// own (envpipe itself): its own process group where the platform has
-// them, so that a signal to it does not reach the test, and on Linux tied
-// to the test binary's life.
-func OwnGroup() *syscall.SysProcAttr { return ownGroup() }
