@@ -1,11 +1,11 @@
 package alert
 
 import (
-	"os"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/envpipe/envpipe/internal/resident"
 )
 
 // TestRingIsResidentFromTheFirstValue: a series' ring is in memory from
@@ -14,7 +14,6 @@ import (
 // instead of creeping for a day (envbench's steady runs saw a step of
 // about 3 MiB at the first 5-minute boundary, 1 000 stations).
 func TestRingIsResidentFromTheFirstValue(t *testing.T) {
-	page := uintptr(os.Getpagesize())
 	windows := []time.Duration{24 * time.Hour, 8 * time.Hour, time.Hour} // 5-minute buckets: 288 of them
 	t0 := time.Date(2026, 11, 29, 9, 1, 0, 0, time.UTC)
 	// Thousands of rings, as many stations make: most of them come from
@@ -29,18 +28,12 @@ func TestRingIsResidentFromTheFirstValue(t *testing.T) {
 		if len(s.ring) != 288 {
 			t.Fatalf("ring of %d buckets, want 288", len(s.ring))
 		}
-		lo := uintptr(unsafe.Pointer(&s.ring[0])) &^ (page - 1)
-		hi := uintptr(unsafe.Pointer(&s.ring[len(s.ring)-1])) + unsafe.Sizeof(bucket{})
-		vec := make([]byte, (hi-lo+page-1)/page)
-		if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, lo, hi-lo, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-			t.Fatalf("mincore: %v", errno)
+		in, total, err := resident.Pages(unsafe.Pointer(&s.ring[0]), uintptr(len(s.ring))*unsafe.Sizeof(bucket{}))
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, v := range vec {
-			pages++
-			if v&1 == 0 {
-				missing++
-			}
-		}
+		pages += total
+		missing += total - in
 	}
 	if missing > 0 {
 		t.Fatalf("%d of the rings' %d pages are not resident after the first value", missing, pages)

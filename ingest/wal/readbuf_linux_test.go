@@ -2,22 +2,18 @@ package wal
 
 import (
 	"runtime"
-	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/envpipe/envpipe/internal/resident"
 )
 
-// resident counts the pages of b (page-aligned) that are in memory.
-func resident(t *testing.T, b []byte) int {
+// inMemory counts the pages of b (page-aligned) that are in memory.
+func inMemory(t *testing.T, b []byte) int {
 	t.Helper()
-	vec := make([]byte, (len(b)+pageSize-1)/pageSize)
-	_, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
-		t.Fatalf("mincore: %v", errno)
-	}
-	n := 0
-	for _, v := range vec {
-		n += int(v & 1)
+	n, _, err := resident.Pages(unsafe.Pointer(&b[0]), uintptr(len(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -43,10 +39,10 @@ func TestReadBufferLivesOutsideTheHeap(t *testing.T) {
 	if grew := int64(after.HeapSys) - int64(before.HeapSys); grew >= big/2 {
 		t.Fatalf("an %d-byte read grew the heap by %d bytes", big, grew)
 	}
-	if n, want := resident(t, b.mem[:big]), big/pageSize; n != want {
+	if n, want := inMemory(t, b.mem[:big]), big/pageSize; n != want {
 		t.Fatalf("%d of the read's %d pages resident, want all", n, want)
 	}
-	if n := resident(t, b.mem[big:big+1<<20]); n != 0 {
+	if n := inMemory(t, b.mem[big:big+1<<20]); n != 0 {
 		t.Fatalf("%d pages resident beyond the read, want 0", n)
 	}
 
@@ -54,12 +50,12 @@ func TestReadBufferLivesOutsideTheHeap(t *testing.T) {
 	// only, ends with the 2×trimEvery-th read and gives the pages back.
 	keep := pageAlign(1000 + trimSlack)
 	for i := 2; i <= 2*trimEvery; i++ {
-		if n, want := resident(t, b.mem[keep:big]), (big-keep)/pageSize; n != want {
+		if n, want := inMemory(t, b.mem[keep:big]), (big-keep)/pageSize; n != want {
 			t.Fatalf("before read %d, %d of the %d pages beyond the small reads' need are resident, want all", i, n, want)
 		}
 		b.get(1000)
 	}
-	if n := resident(t, b.mem[keep:big]); n != 0 {
+	if n := inMemory(t, b.mem[keep:big]); n != 0 {
 		t.Fatalf("after a window of small reads %d pages beyond their need are still resident", n)
 	}
 	if h := b.held(); h != keep {
@@ -109,7 +105,7 @@ func TestReadBufferFollowsTheRecentNeed(t *testing.T) {
 	if h := b.held(); h != want {
 		t.Fatalf("held() = %d after a window of steady reads, want %d", h, want)
 	}
-	if n := resident(t, b.mem[want:slow]); n != 0 {
+	if n := inMemory(t, b.mem[want:slow]); n != 0 {
 		t.Fatalf("%d pages of the slow batch are still resident", n)
 	}
 }
