@@ -269,8 +269,8 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	}
 	stopEmit()
 	<-tickDone
-	// 3. Write what is durable to InfluxDB (bounded), so a clean stop leaves
-	//    no backlog when InfluxDB is up.
+	// 3. Write what is durable to InfluxDB, the write in flight first, within
+	//    10 s, so a clean stop leaves no backlog when InfluxDB is up.
 	stopWriter()
 	<-watchDone
 	if err := <-writerDone; err != nil && runErr == nil {

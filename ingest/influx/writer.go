@@ -230,10 +230,15 @@ func (w *Writer) setHealth(ok bool, msg string) {
 }
 
 // Run writes until ctx ends. On ctx's end it writes what is already durable
-// in the WAL once more (bounded by drainTimeout) so that a clean shutdown
-// leaves no backlog, then returns.
+// in the WAL once more so that a clean shutdown leaves no backlog, then
+// returns. A write in flight when ctx ends is let finish rather than cut
+// off and sent again; that write and the drain after it must be done
+// within drainTimeout of ctx's end, or what is left stays in the WAL for
+// the next start.
 func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	defer w.client.Close()
+	wctx, stop := writeContext(ctx, drainTimeout)
+	defer stop()
 	pos := w.log.Checkpoint()
 	var firstSeen time.Time
 	timer := time.NewTimer(time.Hour)
@@ -278,7 +283,7 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 				select {
 				case <-ctx.Done():
 					timer.Stop()
-					return w.drain(drainTimeout, pos)
+					return w.drain(wctx, pos)
 				case <-w.log.Notify():
 					// A partial batch waits for its flush time unless the
 					// WAL now holds a full one: read again only then,
@@ -294,15 +299,42 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 			continue
 		}
 		firstSeen = time.Time{}
-		if err := w.writeRetrying(ctx, recs); err != nil {
+		if ctx.Err() != nil {
+			return w.drain(wctx, pos)
+		}
+		if err := w.writeRetrying(ctx, wctx, recs); err != nil {
 			// Only ctx ends a retry loop.
-			return w.drain(drainTimeout, pos)
+			return w.drain(wctx, pos)
 		}
 		if err := w.log.Commit(next); err != nil {
 			return fmt.Errorf("commit wal checkpoint: %w", err)
 		}
 		pos = next
 	}
+}
+
+// writeContext returns the context writes are sent under: it ends timeout
+// after ctx does (or when stop is called), so that a write in flight at
+// shutdown can finish. stop waits for the goroutine that watches ctx.
+func writeContext(ctx context.Context, timeout time.Duration) (wctx context.Context, stop func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+		case <-wctx.Done():
+			return
+		}
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	return wctx, func() { cancel(); <-done }
 }
 
 // fullBatchAt reports whether the WAL's durable records after pos may
@@ -312,16 +344,15 @@ func (w *Writer) fullBatchAt(pos wal.Position) bool {
 	return h.Segment != pos.Segment || h.Offset-pos.Offset >= int64(w.cfg.BatchMaxBytes*3/4)
 }
 
-// drain writes whatever is durable after pos, without retrying for long.
-func (w *Writer) drain(timeout time.Duration, pos wal.Position) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// drain writes whatever is durable after pos, retrying until ctx (Run's
+// write context, which ends drainTimeout after shutdown began) ends.
+func (w *Writer) drain(ctx context.Context, pos wal.Position) error {
 	for {
 		recs, next, err := w.log.Read(pos, w.cfg.BatchMaxBytes)
 		if err != nil || len(recs) == 0 {
 			return err
 		}
-		if err := w.writeRetrying(ctx, recs); err != nil {
+		if err := w.writeRetrying(ctx, ctx, recs); err != nil {
 			w.logger.Warn("shutdown: backlog left in the WAL, written at next start", "err", err)
 			return nil
 		}
@@ -333,18 +364,22 @@ func (w *Writer) drain(timeout time.Duration, pos wal.Position) error {
 }
 
 // writeRetrying writes recs until InfluxDB accepts them (or refuses them as
-// malformed, which dead-letters them). It returns only ctx's error.
-func (w *Writer) writeRetrying(ctx context.Context, recs [][]byte) error {
+// malformed, which dead-letters them). Each attempt is sent under wctx;
+// once ctx has ended no attempt is retried. It returns only ctx's error.
+func (w *Writer) writeRetrying(ctx, wctx context.Context, recs [][]byte) error {
 	backoff := w.cfg.RetryMin
 	failures := 0
 	for {
-		err := w.writeSplitting(ctx, recs)
+		err := w.writeSplitting(wctx, recs)
 		if err == nil {
 			if failures > 0 {
 				w.logger.Info("InfluxDB writes resumed", "failed_attempts", failures)
 			}
 			w.setHealth(true, "")
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the caller drains or keeps the batch
 		}
 		failures++
 		w.metrics.errors.WithLabelValues("retry").Inc()

@@ -30,6 +30,9 @@ type fakeInflux struct {
 	statuses []int // consumed one per request; then 204
 	lines    []string
 	requests int
+	// hold, if set, is called as each request arrives (n counts from 1)
+	// and may block to keep the write in flight.
+	hold func(n int)
 }
 
 func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -49,8 +52,14 @@ func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := io.ReadAll(body)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.requests++
+	n, hold := f.requests, f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		hold(n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	status := 204
 	if len(f.statuses) > 0 {
 		status, f.statuses = f.statuses[0], f.statuses[1:]
@@ -218,12 +227,66 @@ func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
 	if got < len(lines)-10 || got == len(lines) {
 		t.Errorf("%d of %d lines written before flush_interval; want all but the head segment's", got, len(lines))
 	}
-	// A write in flight when Run's context ends may have reached InfluxDB
-	// and is sent again by the drain (at least once; InfluxDB overwrites
-	// an identical point), so compare distinct lines.
-	accepted := slices.Compact(slices.Sorted(slices.Values(fake.accepted())))
-	if !slices.Equal(accepted, lines) {
-		t.Errorf("after shutdown %d distinct lines written, want the %d appended:\n%q", len(accepted), len(lines), accepted)
+	// A write in flight when Run's context ends is let finish, not sent
+	// again by the drain: each line once.
+	if accepted := fake.accepted(); !slices.Equal(accepted, lines) {
+		t.Errorf("after shutdown %d lines written, want the %d appended:\n%q", len(accepted), len(lines), accepted)
+	}
+}
+
+// A write in flight when shutdown begins is let finish (within the drain
+// timeout) instead of being cut off and sent again by the drain; one that
+// outlasts the timeout is abandoned and its batch stays in the WAL.
+func TestWriterLetsTheWriteInFlightFinishAtShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		hold     time.Duration // how long InfluxDB keeps the first write after shutdown began
+		written  bool
+		requests int
+	}{
+		{"finishes within the timeout", 100 * time.Millisecond, true, 1},
+		{"outlasts the timeout", 1500 * time.Millisecond, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, srv, l := newRig(t, nil, wal.Options{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			arrived := make(chan struct{})
+			fake.hold = func(n int) {
+				if n == 1 {
+					close(arrived)
+					<-ctx.Done()
+					time.Sleep(tc.hold)
+				}
+			}
+			w, _ := newTestWriter(t, srv.URL, l)
+			lines := []string{"air,station=a pm25=1 1", "air,station=b pm25=2 2"}
+			appendLines(t, l, lines...)
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx, 500*time.Millisecond) }()
+			<-arrived
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after shutdown")
+			}
+			fake.mu.Lock()
+			requests := fake.requests
+			fake.mu.Unlock()
+			if requests != tc.requests {
+				t.Errorf("%d write requests, want %d", requests, tc.requests)
+			}
+			if written := l.Checkpoint() == l.Head(); written != tc.written {
+				t.Errorf("batch committed in the WAL: %v, want %v", written, tc.written)
+			}
+			if tc.written && !slices.Equal(fake.accepted(), lines) {
+				t.Errorf("accepted %q, want %q", fake.accepted(), lines)
+			}
+		})
 	}
 }
 
