@@ -24,6 +24,11 @@
 # steady steady-10k steady-rt influx-batches". The steady scenarios sample RSS
 # every 10 s: `BENCH_SCENARIOS=steady BENCH_DURATION=600s make bench` is the
 # 10-minute flat-memory run. BENCH_TEMPLATE replaces configs/bench.yaml.tmpl.
+# BENCH_ROUNDS=K repeats the four throughput scenarios K times, each round
+# in the opposite order to the one before (1 000 stations first, then
+# 10 000 first), and prints the median of the rounds' comparisons: single
+# pairs of runs 20 s apart move by ±15 % on a shared machine, so one pair
+# says little about the 10 000 against 1 000 stations drop.
 # influx-batches (not in the default set) measures InfluxDB alone
 # (envbench -direct, a fresh influxd each time): its CPU per 100 000
 # points with 1 000 and 10 000 stations at each batch size of
@@ -56,16 +61,16 @@ scenario() { # name stations-file envbench-args...
 	sed -e "s|@MQTT_URL@|tcp://127.0.0.1:$MQTT_PORT|" -e "s|@INFLUX_URL@|http://127.0.0.1:$INFLUX_PORT|" \
 		-e "s|@CLIENT_ID@|envpipe-bench|" -e "s|@WORK@|$out/servers/envpipe|" \
 		-e "s|127.0.0.1:0|127.0.0.1:$HTTP_PORT|" "${BENCH_TEMPLATE:-configs/bench.yaml.tmpl}" >"$out/envpipe.yaml"
-	bin/envpipe run -config "$out/envpipe.yaml" -stations "$stations" -rules configs/rules.yaml >"$out/$name.envpipe.log" 2>&1 &
+	bin/envpipe run -config "$out/envpipe.yaml" -stations "$stations" -rules configs/rules.yaml >"$out/$name$round.envpipe.log" 2>&1 &
 	local epid=$!
 	pids+=($epid)
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
-	echo "=== $name"
-	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" -timeout 20m "$@" | tee "$out/$name.txt"
+	echo "=== $name$round"
+	bin/envbench -broker "tcp://127.0.0.1:$MQTT_PORT" -influx "http://127.0.0.1:$INFLUX_PORT" -pid "$epid" -timeout 20m "$@" | tee "$out/$name$round.txt"
 	# Where the machine's CPU went, servers included (envbench's own CPU
 	# is the publisher's): the whole lives of the processes, start-up too.
 	printf 'CPU seconds: mosquitto %s, influxd %s, envpipe %s\n' \
-		"$(cpu_seconds "${pids[0]}")" "$(cpu_seconds "${pids[1]}")" "$(cpu_seconds "$epid")" | tee -a "$out/$name.txt"
+		"$(cpu_seconds "${pids[0]}")" "$(cpu_seconds "${pids[1]}")" "$(cpu_seconds "$epid")" | tee -a "$out/$name$round.txt"
 	stop_all
 }
 
@@ -82,10 +87,43 @@ cpu_seconds() { # PID: user+system CPU seconds so far
 # the same times can be used again. The steady run keeps envbench's default.
 BASE=$(date -u -d '-2 hours' +%Y-%m-%dT%H:10:00Z)
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
-scenario throughput-1k configs/bench-stations.yaml -n "$N" -stations 1000 -base "$BASE"
-scenario throughput-10k configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -base "$BASE"
-scenario throughput-1k-primed configs/bench-stations.yaml -n "$N" -stations 1000 -primed -base "$BASE"
-scenario throughput-10k-primed configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 -primed -base "$BASE"
+throughput() { # 1k | 10k, then "" or -primed
+	local primed=()
+	[ -z "$2" ] || primed=(-primed)
+	case $1 in
+	1k) scenario "throughput-1k$2" configs/bench-stations.yaml -n "$N" -stations 1000 "${primed[@]}" -base "$BASE" ;;
+	10k) scenario "throughput-10k$2" configs/bench-stations-10k.yaml -n "$N" -stations 10000 -prefix zz-bench- -digits 5 "${primed[@]}" -base "$BASE" ;;
+	esac
+}
+# The 10 000 against 1 000 stations comparison in one line per pair, with
+# where the CPU went (whole lives of the processes, as printed above).
+compare() { # name-1k name-10k label
+	local a="$out/$1$round.txt" b="$out/$2$round.txt"
+	[ -f "$a" ] && [ -f "$b" ] || return 0
+	awk -v label="$3" -v round="$round" -v drops="$out/drops-${3// /-}.txt" '
+		/^end-to-end/ { for (i = 1; i <= NF; i++) if ($i == "→") r[FILENAME] = $(i + 1) }
+		/^CPU seconds:/ { gsub(",", ""); m[FILENAME] = $4; x[FILENAME] = $6; e[FILENAME] = $8 }
+		END {
+			if (r[ARGV[1]] == "" || r[ARGV[2]] == "") exit
+			d = 100 * (r[ARGV[2]] / r[ARGV[1]] - 1)
+			printf "%s10 000 vs 1 000 stations, %s: %d → %d readings/s (%+.1f %%); CPU s: mosquitto %s → %s, influxd %s → %s, envpipe %s → %s\n",
+				(round == "" ? "" : substr(round, 2) " "), label, r[ARGV[1]], r[ARGV[2]], d,
+				m[ARGV[1]], m[ARGV[2]], x[ARGV[1]], x[ARGV[2]], e[ARGV[1]], e[ARGV[2]]
+			printf "%.2f\n", d >> drops
+		}' "$a" "$b" | tee -a "$out/summary.txt"
+}
+ROUNDS=${BENCH_ROUNDS:-1}
+for ((k = 1; k <= ROUNDS; k++)); do
+	round=""
+	[ "$ROUNDS" -eq 1 ] || round=".r$k"
+	order="1k 10k"
+	[ $((k % 2)) -eq 1 ] || order="10k 1k"
+	for s in $order; do throughput "$s" ""; done
+	for s in $order; do throughput "$s" -primed; done
+	compare throughput-1k throughput-10k "new stations"
+	compare throughput-1k-primed throughput-10k-primed "primed stations"
+done
+round=""
 scenario steady configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000
 scenario steady-10k configs/bench-stations-10k.yaml -rate "$RATE" -duration "$DURATION" -stations 10000 -prefix zz-bench- -digits 5 -step "$((1000000 / RATE))us"
 scenario steady-rt configs/bench-stations.yaml -rate "$RATE" -duration "$DURATION" -stations 1000 -step "$((1000000 / RATE))us"
@@ -105,21 +143,14 @@ case " $SCENARIOS " in *" influx-batches "*)
 	done
 	;;
 esac
-# The 10 000 against 1 000 stations comparison in one line per pair, with
-# where the CPU went (whole lives of the processes, as printed above).
-compare() { # name-1k name-10k label
-	local a="$out/$1.txt" b="$out/$2.txt"
-	[ -f "$a" ] && [ -f "$b" ] || return 0
-	awk -v label="$3" '
-		/^end-to-end/ { for (i = 1; i <= NF; i++) if ($i == "→") r[FILENAME] = $(i + 1) }
-		/^CPU seconds:/ { gsub(",", ""); m[FILENAME] = $4; x[FILENAME] = $6; e[FILENAME] = $8 }
-		END {
-			if (r[ARGV[1]] == "" || r[ARGV[2]] == "") exit
-			printf "10 000 vs 1 000 stations, %s: %d → %d readings/s (%+.1f %%); CPU s: mosquitto %s → %s, influxd %s → %s, envpipe %s → %s\n",
-				label, r[ARGV[1]], r[ARGV[2]], 100 * (r[ARGV[2]] / r[ARGV[1]] - 1),
-				m[ARGV[1]], m[ARGV[2]], x[ARGV[1]], x[ARGV[2]], e[ARGV[1]], e[ARGV[2]]
-		}' "$a" "$b" | tee -a "$out/summary.txt"
-}
-compare throughput-1k throughput-10k "new stations"
-compare throughput-1k-primed throughput-10k-primed "primed stations"
+if [ "$ROUNDS" -gt 1 ]; then
+	for label in "new stations" "primed stations"; do
+		f="$out/drops-${label// /-}.txt"
+		[ -s "$f" ] || continue
+		sort -g "$f" | awk -v label="$label" '{ d[NR] = $1 }
+			END { m = NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2
+				printf "10 000 vs 1 000 stations, %s: median %+.2f %% over %d rounds (%+.1f to %+.1f %%)\n", label, m, NR, d[1], d[NR] }' |
+			tee -a "$out/summary.txt"
+	done
+fi
 echo "results in $out"
