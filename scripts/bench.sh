@@ -16,8 +16,9 @@
 #      with event time at the clock's pace, as steady-10k, each station
 #      reporting ten times a second: memory without event time's hours
 # After each scenario it prints the CPU seconds of mosquitto, influxd and
-# envpipe, to show where a change in throughput comes from, and at the end
-# the 10 000 against 1 000 stations comparison (also in summary.txt).
+# envpipe, to show where a change in throughput comes from, and after the
+# throughput scenarios the 10 000 against 1 000 stations comparison (also
+# in summary.txt).
 # Results go to data/bench/<stamp>/ and are printed. BENCH_N, BENCH_RATE and
 # BENCH_DURATION change the sizes; BENCH_SCENARIOS picks some of
 # "throughput-1k throughput-10k throughput-1k-primed throughput-10k-primed
