@@ -299,9 +299,6 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 			continue
 		}
 		firstSeen = time.Time{}
-		if ctx.Err() != nil {
-			return w.drain(wctx, pos)
-		}
 		if err := w.writeRetrying(ctx, wctx, recs); err != nil {
 			// Only ctx ends a retry loop.
 			return w.drain(wctx, pos)
