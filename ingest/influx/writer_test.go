@@ -186,10 +186,22 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
 	_, srv, l := newRig(t, slices.Repeat([]int{503}, 1000), wal.Options{})
 	w, _ := newTestWriter(t, srv.URL, l)
+	fake := srv.Config.Handler.(*fakeInflux)
 	appendLines(t, l, "air,station=a pm25=1 1")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	_ = w.Run(ctx, 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, 50*time.Millisecond) }()
+	// Until InfluxDB has refused the batch twice (so the writer retried).
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		fake.mu.Lock()
+		n := fake.requests
+		fake.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+	}
+	cancel()
+	<-done
 	if ok, msg := w.Healthy(); ok || msg == "" {
 		t.Errorf("healthy while every write fails: %v %q", ok, msg)
 	}
@@ -231,6 +243,66 @@ func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
 	// again by the drain: each line once.
 	if accepted := fake.accepted(); !slices.Equal(accepted, lines) {
 		t.Errorf("after shutdown %d lines written, want the %d appended:\n%q", len(accepted), len(lines), accepted)
+	}
+}
+
+// A burst of at least idleFlushMinBytes is written once the inflow pauses
+// for idleFlushGap, not at its flush_interval; a smaller one waits for its
+// flush_interval, as readings trickling in do.
+func TestWriterWritesABurstWhenTheInflowPauses(t *testing.T) {
+	line := func(i int) string {
+		return fmt.Sprintf("air,station=zz-air-%04d,county=430202 pm25=%d,pm10=65.2,so2=8.4,no2=35.2,co=0.8,o3=96.2 %d", i%1000, i, 1_800_000_000_000_000_000+i)
+	}
+	cases := []struct {
+		name      string
+		lines     int
+		flush     time.Duration
+		wantAfter time.Duration // written no earlier than this
+		wantBy    time.Duration // and no later
+	}{
+		{"a burst is written when it ends", idleFlushMinBytes/100 + 100, time.Hour, 0, 5 * time.Second},
+		{"a few readings wait for flush_interval", 10, 700 * time.Millisecond, 700 * time.Millisecond, 5 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake, srv, l := newRig(t, nil, wal.Options{})
+			w, _ := newTestWriter(t, srv.URL, l)
+			w.cfg.FlushInterval = c.flush
+			var lines []string
+			size := 0
+			for i := range c.lines {
+				lines = append(lines, line(i))
+				size += len(lines[i]) + 1
+			}
+			if burst := size >= idleFlushMinBytes; burst != (c.wantAfter == 0) {
+				t.Fatalf("%d bytes: the case is mislabelled", size)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx, time.Second) }()
+			start := time.Now()
+			appendLines(t, l, lines...)
+			deadline := start.Add(10 * time.Second)
+			for time.Now().Before(deadline) && len(fake.accepted()) < len(lines) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			took := time.Since(start)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got := fake.accepted(); !slices.Equal(got, lines) {
+				t.Fatalf("%d lines written in %v, want the %d appended", len(got), took, len(lines))
+			}
+			if took < c.wantAfter || took > c.wantBy {
+				t.Errorf("written after %v, want %v to %v (flush_interval %v)", took, c.wantAfter, c.wantBy, c.flush)
+			}
+			fake.mu.Lock()
+			if fake.requests != 1 {
+				t.Errorf("%d writes, want 1", fake.requests)
+			}
+			fake.mu.Unlock()
+		})
 	}
 }
 
