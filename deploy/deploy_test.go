@@ -832,7 +832,7 @@ func TestDeployK8sManifests(t *testing.T) {
 				ports[str(p, "name")] = str(p, "containerPort")
 				ports[str(p, "containerPort")] = str(p, "containerPort")
 			}
-			for probe, want := range map[string]string{"readinessProbe": "/readyz", "livenessProbe": "/healthz"} {
+			for probe, want := range map[string]string{"readinessProbe": "/readyz?exclude=influxdb", "livenessProbe": "/healthz"} {
 				if got := str(c, probe, "httpGet", "path"); got != want {
 					t.Errorf("%s: %s.httpGet.path = %q, want %s", cw, probe, got, want)
 				}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,9 +47,12 @@ type config struct {
 	Notify     notify.Config            `yaml:"notify"`
 	HJ212      hj212srv.Config          `yaml:"hj212"`
 
-	dir       string         // the config file's directory; relative paths start there
-	rules     *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
-	idleRules []string       // rules that select no station of the registry
+	dir   string         // the config file's directory; relative paths start there
+	rules *alert.RuleSet // loaded from Alert.Rules; nil when alerting is off
+	// notes are what a valid config may not mean to do (alerting off,
+	// alerts with nobody to tell, rules that select no station):
+	// check-config prints them and run logs them as warnings.
+	notes []string
 }
 
 type logConfig struct {
@@ -80,13 +85,15 @@ type deadLetterConfig struct {
 
 func defaultConfig() config {
 	return config{
-		Stations:   "stations.yaml",
-		Lang:       "zh",
-		Log:        logConfig{Level: "info", Format: "text"},
-		HTTP:       httpConfig{Listen: "127.0.0.1:9274"},
-		MQTT:       mqtt.DefaultConfig(),
-		InfluxDB:   influx.DefaultConfig(),
-		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64, CommitInterval: 10 * time.Millisecond},
+		Stations: "stations.yaml",
+		Lang:     "zh",
+		Log:      logConfig{Level: "info", Format: "text"},
+		HTTP:     httpConfig{Listen: "127.0.0.1:9274"},
+		MQTT:     mqtt.DefaultConfig(),
+		InfluxDB: influx.DefaultConfig(),
+		// A bounded backlog by default: through a long InfluxDB outage
+		// the broker queues the rest instead of the disk filling up.
+		WAL:        walConfig{Dir: "data/wal", SegmentSizeMB: 64, MaxSizeMB: 4096, CommitInterval: 10 * time.Millisecond},
 		Validation: station.DefaultValidation(),
 		DeadLetter: deadLetterConfig{Path: "data/deadletter.jsonl", MaxSizeMB: 64, InfluxPath: "data/deadletter-influx.lp"},
 		Derive:     derive.DefaultConfig(),
@@ -134,13 +141,13 @@ func loadConfigWith(path string, ov overrides) (*config, *station.Registry, []er
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // EOF: empty, all defaults
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			return nil, nil, []error{fmt.Errorf("%s: %w", path, err)}
 		}
 		for _, e := range te.Errors {
-			fileErr(path, errors.New(e))
+			fileErr(path, errors.New(e+secretHint(e)))
 		}
 	}
 	for _, e := range c.validate() {
@@ -201,10 +208,22 @@ func loadConfigWith(path string, ov overrides) (*config, *station.Registry, []er
 		}
 		c.rules = rules
 		if rules != nil && reg != nil {
-			c.idleRules = rules.Idle(reg.All())
+			for _, r := range rules.Idle(reg.All()) {
+				c.notes = append(c.notes, fmt.Sprintf("alert rule %s selects no station", r))
+			}
 		}
+		if !c.hasReceiver() {
+			c.notes = append(c.notes, "notify: no receiver (alertmanager.urls, webhooks, wecom, dingtalk): alerts are evaluated and stored in InfluxDB, but nobody is told")
+		}
+	} else {
+		c.notes = append(c.notes, "alert.rules is empty: alerting is off")
 	}
 	return &c, reg, errs
+}
+
+func (c *config) hasReceiver() bool {
+	n := c.Notify
+	return n.Alertmanager.Enabled() || len(n.Webhooks) > 0 || len(n.WeCom) > 0 || len(n.DingTalk) > 0
 }
 
 func (c *config) validate() []error {
@@ -229,8 +248,8 @@ func (c *config) validate() []error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
-	if c.HTTP.Listen == "" {
-		bad("http.listen", "missing (host:port for /metrics, /healthz, /readyz)")
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%q is not host:port (for /metrics, /healthz, /readyz)", c.HTTP.Listen)
 	}
 	if c.WAL.Dir == "" {
 		bad("wal.dir", "missing")
@@ -250,7 +269,24 @@ func (c *config) validate() []error {
 	if c.DeadLetter.Path == "" {
 		bad("dead_letter.path", "missing")
 	}
+	if c.DeadLetter.MaxSizeMB < 0 {
+		bad("dead_letter.max_size_mb", "must not be negative")
+	}
 	return errs
+}
+
+// secretKey matches the YAML decoder's error for a secret written into the
+// file, which envpipe refuses by having no such key.
+var secretKey = regexp.MustCompile(`field (password|token) not found in type (mqtt|influx)\.Config`)
+
+// secretHint says where the secret the YAML error is about goes instead.
+func secretHint(msg string) string {
+	m := secretKey.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	section := map[string]string{"mqtt": "mqtt.password", "influx": "influxdb.token"}[m[2]]
+	return fmt.Sprintf(" (secrets never go in the YAML: use %s_env or %s_file)", section, section)
 }
 
 // envRef matches ${NAME} and ${NAME:-default}. Only the braced form is

@@ -67,3 +67,61 @@ func TestEnvironmentReferencesAreExpanded(t *testing.T) {
 		t.Fatalf("got %q %v", got, unset)
 	}
 }
+
+// A config that is valid but turns off what an operator expects (or has
+// nothing to tell) says so; an empty file is all defaults.
+func TestCheckConfigNotes(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		rules      bool // write a rules file
+		code       int
+		want       []string
+		not        []string
+	}{
+		{"empty file: defaults, alerting off", "", false, 0,
+			[]string{"note: alert.rules is empty: alerting is off", "ok (1 stations"}, nil},
+		{"rules without a receiver", "alert: {rules: rules.yaml}\n", true, 0,
+			[]string{"note: notify: no receiver", "ok ("}, []string{"alerting is off"}},
+		{"rules and Alertmanager", "alert: {rules: rules.yaml}\nnotify: {alertmanager: {urls: [\"http://127.0.0.1:9093\"]}}\n", true, 0,
+			[]string{"ok ("}, []string{"note:"}},
+		{"gzip left empty", "influxdb: {gzip: }\n", false, 1,
+			[]string{"influxdb.gzip: empty: true or false"}, nil},
+		{"listen not host:port", "http: {listen: bad}\n", false, 1,
+			[]string{`http.listen: "bad" is not host:port`}, nil},
+		{"password in the YAML", "mqtt: {password: hunter2}\n", false, 1,
+			[]string{"mqtt.password_env", "hunter2"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "stations.yaml"), []byte("stations:\n  - {id: a, kind: air, county: X}\n"), 0o644)
+			if c.rules {
+				os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte("rules:\n  - {name: PM25High, param: pm25, stations: {kind: air}, aggregate: instant, limit: 75}\n"), 0o644)
+			}
+			cfg := filepath.Join(dir, "envpipe.yaml")
+			os.WriteFile(cfg, []byte(c.yaml), 0o644)
+			var out, errb bytes.Buffer
+			code := mainArgs([]string{"check-config", "-config", cfg}, nil, &out, &errb)
+			all := out.String() + errb.String()
+			if code != c.code {
+				t.Fatalf("exit %d, want %d:\n%s", code, c.code, all)
+			}
+			for _, w := range c.want {
+				if w == "hunter2" {
+					if strings.Contains(all, w) {
+						t.Errorf("output shows the secret:\n%s", all)
+					}
+					continue
+				}
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(all, w) {
+					t.Errorf("output has %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@
 //	envpipe check-config -config configs/envpipe.yaml
 //	envpipe aqi ...         (AQI per HJ 633, see envpipe aqi -h)
 //	envpipe waterclass ...  (class per GB 3838-2002)
+//	envpipe healthcheck     (for container health checks)
 package main
 
 import (
@@ -13,9 +14,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 )
 
 var version = "dev"
@@ -38,6 +42,8 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdAQI(rest, stdin, stdout, stderr)
 	case "waterclass":
 		return cmdWaterClass(rest, stdin, stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "envpipe", version)
 		return 0
@@ -59,8 +65,35 @@ commands:
   check-config   validate envpipe.yaml and the stations file; print every problem
   aqi            compute AQI (HJ 633-2012/2026) from values or a CSV
   waterclass     compute the GB 3838-2002 water class from values or a CSV
+  healthcheck    exit 0 if a running envpipe answers /healthz (for container health checks)
   version        print the version
 `)
+}
+
+// cmdHealthcheck asks a running envpipe whether it is alive: the images
+// have no curl, so a container's health check runs envpipe itself.
+func cmdHealthcheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:9274/healthz", "URL to GET; 200 OK is healthy")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	client := &http.Client{Timeout: *timeout}
+	resp, err := client.Get(*url)
+	if err != nil {
+		fmt.Fprintln(stderr, "envpipe healthcheck:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "envpipe healthcheck: %s: %s %s\n", *url, resp.Status, strings.TrimSpace(string(body)))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", *url, resp.Status)
+	return 0
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
@@ -97,8 +130,8 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%d problem(s) found\n", len(errs))
 		return 1
 	}
-	for _, r := range cfg.idleRules {
-		fmt.Fprintf(stdout, "note: %s selects no station\n", r)
+	for _, n := range cfg.notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d stations from %s)\n", *path, reg.Len(), cfg.path(cfg.Stations))
 	return 0

@@ -65,10 +65,8 @@ single-factor method: each item's best class met (limits inclusive,
 dissolved oxygen a lower bound), the worst item decides, 6 = worse than V.
 
 Values are given as flags (-nh3n 0.8) or as arguments (nh3n=0.8), in mg/L
-(pH dimensionless, fecal_coliform per litre), one per item:
-  ph do codmn cod bod5 nh3n tp tn cu zn f se as hg cd cr6 pb cn
-  phenol petroleum las sulfide fecal_coliform
-tn is assessed for lakes only.
+(pH dimensionless, fecal_coliform per litre), one per item; the items
+are the flags below. tn is assessed for lakes only.
 
 With -csv, rows are read from standard input; the header names the item
 columns, and optionally waterbody (river, lake) and target (I-V) per row;

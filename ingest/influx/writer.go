@@ -39,8 +39,9 @@ type Config struct {
 	Gzip          *bool         `yaml:"gzip"`
 	RetryMin      time.Duration `yaml:"retry_min"`
 	RetryMax      time.Duration `yaml:"retry_max"`
-	// DeadLetter receives batches InfluxDB refused as malformed (HTTP 400).
-	DeadLetter string `yaml:"dead_letter"`
+	// DeadLetter receives batches InfluxDB refused as malformed (HTTP 400):
+	// the top-level dead_letter.influx_path, not a key of this section.
+	DeadLetter string `yaml:"-"`
 }
 
 // DefaultConfig is used where envpipe.yaml is silent.
@@ -80,6 +81,9 @@ func (c Config) Validate() []error {
 	}
 	if c.BatchMaxBytes < 1024 || c.BatchMaxBytes > 64<<20 {
 		bad("batch_max_bytes", "%d is not in 1024..67108864", c.BatchMaxBytes)
+	}
+	if c.Gzip == nil {
+		bad("gzip", "empty: true or false")
 	}
 	if c.FlushInterval <= 0 {
 		bad("flush_interval", "must be positive")

@@ -25,7 +25,13 @@ type Metrics struct {
 // instead of setting a gauge child per station.
 type lastReadings struct {
 	desc *prometheus.Desc
-	mu   sync.RWMutex // guards the slices, which New replaces
+	// interval is envpipe_station_interval_seconds, the station's
+	// reporting interval from the registry, beside each last reading: a
+	// silence means something only measured in the station's own
+	// intervals (water sections report every 4 h, air stations every
+	// minute or hour).
+	interval *prometheus.Desc
+	mu       sync.RWMutex // guards the slices, which New replaces
 	sts  []*station.Station
 	ns   []atomic.Int64 // Unix ns of the newest reading, by Station.Index; 0: none
 }
@@ -38,7 +44,7 @@ func (l *lastReadings) attach(sts []*station.Station) []atomic.Int64 {
 	return l.ns
 }
 
-func (l *lastReadings) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+func (l *lastReadings) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc; ch <- l.interval }
 
 func (l *lastReadings) Collect(ch chan<- prometheus.Metric) {
 	l.mu.RLock()
@@ -46,6 +52,7 @@ func (l *lastReadings) Collect(ch chan<- prometheus.Metric) {
 	for i, st := range l.sts {
 		if ns := l.ns[i].Load(); ns != 0 {
 			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(ns)/1e9, st.ID)
+			ch <- prometheus.MustNewConstMetric(l.interval, prometheus.GaugeValue, st.Interval.Seconds(), st.ID)
 		}
 	}
 }
@@ -70,7 +77,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records written to the dead-letter file.",
 		}),
 		lastReading: &lastReadings{desc: prometheus.NewDesc("envpipe_station_last_reading_timestamp_seconds",
-			"Time of the newest accepted reading per station (Unix seconds).", []string{"station"}, nil)},
+			"Time of the newest accepted reading per station (Unix seconds).", []string{"station"}, nil),
+			interval: prometheus.NewDesc("envpipe_station_interval_seconds",
+				"Reporting interval of each station that has sent a reading, from the station registry.", []string{"station"}, nil)},
 	}
 	for _, f := range []Format{FormatJSON, FormatHJ212} {
 		m.received.WithLabelValues(string(f))
