@@ -108,6 +108,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal the default action is back: a second one
+	// ends a shutdown that hangs.
+	context.AfterFunc(ctx, stop)
 	if err := runWith(ctx, *path, ov, stderr); err != nil {
 		fmt.Fprintln(stderr, "envpipe:", err)
 		return 1

@@ -235,6 +235,25 @@ func TestWALSizeLimitStopsAckingAndResumes(t *testing.T) {
 		t.Errorf("/readyz while blocked: %d %s", code, body)
 	}
 
+	// SIGTERM while blocked: envpipe stops within its drain timeout (a
+	// derived point blocked on the full WAL must not hold it until InfluxDB
+	// returns; see TestRunStopsWhileAnEmitIsBlockedOnAFullWAL), and what it
+	// accepted is written after the next start.
+	stopAt := time.Now()
+	if err := d.Stop(); err != nil {
+		t.Errorf("stopped while blocked with: %v", err)
+	}
+	if took := time.Since(stopAt); took > 20*time.Second {
+		t.Errorf("took %v to stop while blocked", took.Round(time.Millisecond))
+	}
+	t.Logf("stopped in %v while blocked", time.Since(stopAt).Round(time.Millisecond))
+	d = startDaemon(t, dir, cfg, port)
+	// The broker's redelivery fills the WAL again.
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(d.logs.String(), "WAL full") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	influxd.Start()
 	waitCount(t, influxd, "air", "pm25", n, 90*time.Second)
 	deadline = time.Now().Add(5 * time.Second)

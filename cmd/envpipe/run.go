@@ -95,7 +95,9 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 
 	// Derivation (hourly means, AQI, water class, compliance): an observer
 	// of the pipeline whose points go back into the WAL through pipe.Emit.
-	// emitCtx ends with the pipeline stage (stopPipe, below).
+	// emitCtx ends with the pipeline stage (stopPipe, below): an Emit
+	// blocked on a full WAL holds the append lock that the pipeline waits
+	// for. Later emits still append while the WAL has room.
 	emitCtx, stopEmit := context.WithCancel(context.Background())
 	defer stopEmit()
 	var pipe *pipeline.Pipeline
@@ -258,6 +260,7 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	}
 	// 2. Finish the message in hand.
 	stopPipe()
+	stopEmit()
 	<-pipeDone
 	// The alert engine saves its state and delivers what is queued.
 	stopAlert()
@@ -267,7 +270,6 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	if deriver != nil {
 		deriver.Tick(time.Now())
 	}
-	stopEmit()
 	<-tickDone
 	// 3. Write what is durable to InfluxDB, the write in flight first, within
 	//    10 s, so a clean stop leaves no backlog when InfluxDB is up.

@@ -10,7 +10,8 @@ type ackQueue struct {
 	mu      sync.Mutex
 	entries []ackEntry // FIFO; head at index head
 	head    int
-	durable int // WAL completions not yet matched to an entry
+	durable int  // WAL completions not yet matched to an entry
+	failed  bool // a WAL record was lost: nothing is acked any more
 }
 
 type ackEntry struct {
@@ -35,6 +36,14 @@ func (q *ackQueue) walDone() {
 	q.release()
 }
 
+// fail stops all further acks: a WAL record failed, so the count of
+// durability reports no longer lines up with the entries.
+func (q *ackQueue) fail() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.failed = true
+}
+
 // pending is the number of messages not yet acked.
 func (q *ackQueue) pending() int {
 	q.mu.Lock()
@@ -45,7 +54,7 @@ func (q *ackQueue) pending() int {
 // release acks from the head while the head is ready. Called with mu held,
 // so acks are never sent out of order even from two goroutines.
 func (q *ackQueue) release() {
-	for q.head < len(q.entries) {
+	for !q.failed && q.head < len(q.entries) {
 		e := &q.entries[q.head]
 		if e.viaWAL {
 			if q.durable == 0 {

@@ -32,8 +32,8 @@ type lastReadings struct {
 	// minute or hour).
 	interval *prometheus.Desc
 	mu       sync.RWMutex // guards the slices, which New replaces
-	sts  []*station.Station
-	ns   []atomic.Int64 // Unix ns of the newest reading, by Station.Index; 0: none
+	sts      []*station.Station
+	ns       []atomic.Int64 // Unix ns of the newest reading, by Station.Index; 0: none
 }
 
 // attach gives the slots to the registry's stations and returns them.

@@ -237,10 +237,14 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 		p.acks.push(d.Ack, false)
 		return nil
 	}
-	p.acks.push(d.Ack, true)
+	// The ack joins the queue only once its record is in the WAL: an entry
+	// for a record that was never appended would be released by the next
+	// record's durability. (Its done may run before the push; the queue
+	// counts it and matches it then.)
 	if err := p.cfg.Log.Append(ctx, p.buf, p.walDone); err != nil {
 		return fmt.Errorf("append to wal: %w", err)
 	}
+	p.acks.push(d.Ack, true)
 	return nil
 }
 
@@ -253,10 +257,10 @@ func (p *Pipeline) Emit(ctx context.Context, lineProtocol []byte) error {
 	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
-	p.acks.push(nil, true)
 	if err := p.cfg.Log.Append(ctx, lineProtocol, p.walDone); err != nil {
 		return fmt.Errorf("append derived points to wal: %w", err)
 	}
+	p.acks.push(nil, true)
 	return nil
 }
 
@@ -298,8 +302,11 @@ func (p *Pipeline) refuse(d *Delivery) {
 // onDurable is the WAL's done callback for every appended record.
 func (p *Pipeline) onDurable(err error) {
 	if err != nil {
-		// The message stays unacked; the broker redelivers it after the
-		// restart that this error causes.
+		// The message stays unacked, and so does every later one: the
+		// queue matches durability reports to messages by count, so after
+		// a lost record the next report would ack the wrong message. The
+		// broker redelivers them all after the restart this error causes.
+		p.acks.fail()
 		p.fatalMu.Lock()
 		if p.fatal == nil {
 			p.fatal = fmt.Errorf("wal write failed: %w", err)

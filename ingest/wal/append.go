@@ -142,7 +142,7 @@ func (w *WAL) commitGroup(g *group) {
 	off, done := 0, 0 // bytes and records of g handled so far
 	var err error
 	for off < len(buf) {
-		if w.mustRotate || w.activeSize >= w.opts.SegmentSize {
+		if w.mustRotate || w.activeSize >= w.opts.SegmentSize || w.damaged.Load() == w.active.id+1 {
 			if err = w.createSegment(w.active.id + 1); err != nil {
 				break
 			}

@@ -90,6 +90,7 @@ func (w *WAL) Read(from Position, maxBytes int) ([][]byte, Position, error) {
 }
 
 func (w *WAL) corrupt(id uint64, off int64, why string) error {
+	w.damaged.Store(id + 1)
 	return fmt.Errorf("wal: read segment %s at offset %d: %s: %w", w.segmentPath(id), off, why, ErrCorrupt)
 }
 

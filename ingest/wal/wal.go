@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -151,6 +152,12 @@ type WAL struct {
 	wf         *os.File
 	mustRotate bool // the active segment may hold a torn write
 	failing    bool // the last group failed; for logging transitions only
+
+	// damaged is 1 + the id of a segment in which Read found a damaged
+	// record (0: none). If that is the active segment the committer moves
+	// to a new one: records appended behind the damage would be cut off
+	// with it when the next Open truncates the segment there.
+	damaged atomic.Uint64
 
 	// cmu serialises the consumer (Read, Commit) and guards its fields.
 	cmu  sync.Mutex
