@@ -13,6 +13,7 @@
 //	pipeline.Config{Observers: []pipeline.Observer{…, eng}}
 //	go eng.Run(ctx)        // deliveries, re-sends, stale checks, periodic saves
 //	eng.ObserveValue(st, "aqi", hour, aqi)                   // derived values
+//	eng.ObserveLowerBound(st, "aqi", hour, aqi)              // one with an input missing
 //
 // Stop Run (cancel its context and wait) after the pipeline has stopped
 // and before the WAL closes: it saves the state and delivers what is
@@ -50,15 +51,20 @@
 //
 // Aggregates: instant compares each value; mean the rolling mean over
 // window; ytd_mean the year-to-date mean (mean of daily means, China
-// Standard Time days, today included); aqi the hourly AQI fed through
-// ObserveValue; water_class assesses each water sample by GB 3838-2002
+// Standard Time days, today included), judged from min_days days on; its
+// alerts end with their year (the new year's first value resolves them);
+// aqi the hourly AQI fed through ObserveValue (ObserveLowerBound when a
+// pollutant was missing: such an AQI can raise an alert but neither clear
+// nor reset one); water_class assesses each water sample by GB 3838-2002
 // against the section's target class (limit: target) or a class (limit:
 // III) and raises one alert per offending item, critical when the item is
 // worse than the class (ratio to the class limit above 1) and warning when
-// the ratio is above warn_ratio (NH3-N 0.46 mg/L at Class II: 0.92);
-// stale fires when a station has sent nothing for limit × its interval
-// (default 3); flag fires while a parameter's latest value carries one of
-// flags. Stale and flag rules are warnings unless severity says otherwise.
+// the ratio is above warn_ratio (NH3-N 0.46 mg/L at Class II: 0.92),
+// except for pH, whose 6–9 range is the same for every class and has no
+// approach level; stale fires when a station has sent nothing for limit ×
+// its interval (default 3); flag fires while a parameter's latest value
+// carries one of flags. Stale and flag rules are warnings unless severity
+// says otherwise.
 //
 // # Alerts and their identity
 //

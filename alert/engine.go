@@ -533,21 +533,41 @@ func (e *Engine) Observe(st *station.Station, r *ingest.Reading) {
 // ObserveValue evaluates the rules on a derived value of a station, such
 // as the hourly AQI (param "aqi") at the start of its hour.
 func (e *Engine) ObserveValue(st *station.Station, param string, t time.Time, v float64) {
+	e.observeValue(st, param, t, v, false)
+}
+
+// ObserveLowerBound is ObserveValue for a value known only to be at most
+// the true one, such as an hourly AQI computed with a pollutant missing
+// (the AQI is the largest sub-index). It can raise an alert, but it
+// neither clears a firing alert nor drops a pending one: a value at or
+// below the threshold says nothing about the true one, so it leaves the
+// alert as it was (for a lower limit, direction below, the reverse: it
+// can only show the limit met). It does not enter rolling or
+// year-to-date means, and mean and ytd_mean rules ignore it.
+func (e *Engine) ObserveLowerBound(st *station.Station, param string, t time.Time, v float64) {
+	e.observeValue(st, param, t, v, true)
+}
+
+func (e *Engine) observeValue(st *station.Station, param string, t time.Time, v float64, lower bool) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
 	now := e.now()
 	e.mu.Lock()
 	ss := e.station(st)
-	if s := ss.seriesFor(param); s != nil {
+	if s := ss.seriesFor(param); s != nil && !lower {
 		s.add(t, v)
 	}
 	var ts []Transition
 	for i, rule := range ss.rules {
 		switch rule.agg {
-		case aggInstant, aggAQI, aggMean, aggYTDMean:
+		case aggMean, aggYTDMean:
+			if rule.Param == param && !lower {
+				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), param, v, t, now, false, ts)
+			}
+		case aggInstant, aggAQI:
 			if rule.Param == param {
-				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), param, v, t, now, ts)
+				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), param, v, t, now, lower, ts)
 			}
 		}
 	}
@@ -580,7 +600,7 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 		case aggInstant, aggMean, aggYTDMean:
 			v, ok := g.get(i)
 			if ok && normal(v.Flag) && usable(v.V) {
-				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), rule.Param, v.V, r.Time, now, ts)
+				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), rule.Param, v.V, r.Time, now, false, ts)
 			}
 		case aggFlag:
 			for j := range r.Values {
@@ -602,8 +622,10 @@ func usable(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // evalValue evaluates a value-type rule (instant, mean, ytd_mean, aqi)
 // after a new value of param at event time t; s is the station's series
-// of param, if any.
-func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string, v float64, t, now time.Time, ts []Transition) []Transition {
+// of param, if any. A lower bound (see ObserveLowerBound) only steps an
+// alert it breaches.
+func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string, v float64, t, now time.Time, lower bool,
+	ts []Transition) []Transition {
 	switch rule.agg {
 	case aggMean:
 		if s == nil {
@@ -619,8 +641,11 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 			return ts
 		}
 		mean, days, ok := s.ytd.value()
-		if !ok || days < rule.MinDays {
+		if !ok {
 			return ts
+		}
+		if days < rule.MinDays {
+			return e.endPastYear(ss, rule, param, s.ytd.dayYear, mean, s.lastT, now, ts)
 		}
 		v, t = mean, s.lastT
 	}
@@ -632,10 +657,45 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 	for i := range lv.n {
 		ls := &lv.s[i]
 		c := ls.cond(v)
+		if lower && (c == CondBreach) != (ls.level.Direction == Above) {
+			// A lower bound proves only a breach of an upper limit, or
+			// that a lower limit is met; otherwise the alert stays as it is.
+			continue
+		}
 		if c != CondBreach && ss.alert(rule.index, param, ls.severity) == nil {
 			continue // the common case, without the closure
 		}
 		ts = e.step(ss, rule, param, ls, c, v, t, now, ts, func(a *Alert) {
+			a.Limit, a.Threshold = limit, ls.level.Threshold
+			a.Ratio = ratio(v, limit, rule.dir)
+		})
+	}
+	return ts
+}
+
+// endPastYear ends the alerts of a ytd_mean rule that are about a year
+// before year, the year of the series' latest value, whose mean (v at t)
+// has too few days to be judged: an annual mean's alert ends with its
+// year, rather than firing on with last year's value until min_days days
+// into the next. Alerts of the current year are left as they are, e.g.
+// after a restart that lost the windows file.
+func (e *Engine) endPastYear(ss *stationState, rule *Rule, param string, year int, v float64, t, now time.Time,
+	ts []Transition) []Transition {
+	if len(ss.alerts) == 0 {
+		return ts // the common case
+	}
+	limit, ok := e.limitAt(rule, t)
+	if !ok {
+		return ts
+	}
+	lv := e.levels(rule, limit)
+	for i := range lv.n {
+		ls := &lv.s[i]
+		a := ss.alert(rule.index, param, ls.severity)
+		if a == nil || (a.State != StatePending && a.State != StateFiring) || yearOfDay(dayOf(a.EvalAt)) >= year {
+			continue
+		}
+		ts = e.step(ss, rule, param, ls, CondClear, v, t, now, ts, func(a *Alert) {
 			a.Limit, a.Threshold = limit, ls.level.Threshold
 			a.Ratio = ratio(v, limit, rule.dir)
 		})
@@ -701,10 +761,16 @@ func (e *Engine) evalWater(ss *stationState, rule *Rule, r *ingest.Reading, cach
 			continue
 		}
 		limit, below := waterLimit(it)
+		noApproach := it.Limit.IsRange()
 		lv := e.levels(rule, 0)
 		for i := range lv.n {
 			ls := &lv.s[i]
 			c := ls.cond(it.Ratio)
+			if ls.warning && noApproach {
+				// Only the range's breach alerts; clear ends a warning
+				// saved by a version that raised them.
+				c = CondClear
+			}
 			thr := limit
 			if ls.warning {
 				if below {
@@ -1025,8 +1091,13 @@ func (e *Engine) templateData(a *Alert) *TemplateData {
 	switch r.Aggregate {
 	case AggWaterClass:
 		d.Class, d.TargetClass = a.Class.String(), a.TargetClass.String()
+		d.ClassText = d.Class + "类"
 		if lang == LangEN {
 			d.Class, d.TargetClass = a.Class.English(), a.TargetClass.English()
+			d.ClassText = "Class " + d.Class
+			if a.Class == waterclass.WorseThanV {
+				d.ClassText = "worse than Class V"
+			}
 		}
 	case AggStale:
 		d.Unit = ""

@@ -1,7 +1,9 @@
 package alert
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -521,5 +523,286 @@ func TestYearToDateMeanWaitsForMinDays(t *testing.T) {
 	te.Observe(st, reading("s", t0.AddDate(0, 0, 2), val("pm25", 90)))
 	if got := te.lines.transitions(); !slices.Equal(got, []string{"PM25YTD/critical/pm25:firing"}) {
 		t.Fatalf("after the third day: %v", got)
+	}
+}
+
+// An hourly AQI computed with a pollutant missing is a lower bound of the
+// true AQI: it may raise an alert, but neither clear a firing one nor reset
+// a pending one.
+func TestALowerBoundAQIRaisesAlertsButNeverEndsThem(t *testing.T) {
+	const twoLevels = `
+rules:
+  - {name: AQIAbove100, aggregate: aqi, limit: 100, hysteresis: 0.05, severity: warning}
+  - {name: AQIAbove150, aggregate: aqi, limit: 150, hysteresis: 0.05}
+`
+	const held = `
+rules:
+  - {name: AQIAbove150, aggregate: aqi, limit: 150, for: 2h}
+`
+	type in struct {
+		v        float64
+		complete bool
+	}
+	for _, tc := range []struct {
+		name  string
+		rules string
+		in    []in // one per hour
+		want  []string
+	}{
+		{"an incomplete hour of 79 inside an episode of 172 leaves both alerts firing", twoLevels,
+			[]in{{172, true}, {172, true}, {79, false}, {172, true}},
+			[]string{"AQIAbove100/warning/aqi:firing", "AQIAbove150/critical/aqi:firing"}},
+		{"an incomplete hour above the limit fires", twoLevels,
+			[]in{{80, true}, {160, false}},
+			[]string{"AQIAbove100/warning/aqi:firing", "AQIAbove150/critical/aqi:firing"}},
+		{"a complete hour after an incomplete one still resolves", twoLevels,
+			[]in{{172, true}, {79, false}, {79, true}},
+			[]string{"AQIAbove100/warning/aqi:firing", "AQIAbove150/critical/aqi:firing",
+				"AQIAbove100/warning/aqi:resolved", "AQIAbove150/critical/aqi:resolved"}},
+		{"an incomplete hour below the limit does not reset a pending alert", held,
+			[]in{{160, true}, {79, false}, {160, true}},
+			[]string{"AQIAbove150/critical/aqi:pending", "AQIAbove150/critical/aqi:firing"}},
+		{"an incomplete hour above the limit counts towards for", held,
+			[]in{{160, true}, {155, false}, {160, true}},
+			[]string{"AQIAbove150/critical/aqi:pending", "AQIAbove150/critical/aqi:firing"}},
+		{"for a lower limit an incomplete hour under it raises nothing, above it it resolves",
+			"rules:\n  - {name: AQIBelow20, param: aqi, aggregate: instant, limit: 20, direction: below}\n",
+			[]in{{10, false}, {10, true}, {30, false}},
+			[]string{"AQIBelow20/critical/aqi:firing", "AQIBelow20/critical/aqi:resolved"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", time.Hour)
+			t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+			te := newTestEngine(t, tc.rules, []*station.Station{st}, testConfig(t.TempDir()), t0)
+			for i, x := range tc.in {
+				h := t0.Add(time.Duration(i) * time.Hour)
+				te.clock.Set(h.Add(time.Hour))
+				if x.complete {
+					te.ObserveValue(st, "aqi", h, x.v)
+				} else {
+					te.ObserveLowerBound(st, "aqi", h, x.v)
+				}
+			}
+			if got := te.lines.transitions(); !slices.Equal(got, tc.want) {
+				t.Errorf("transitions %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// pH must lie in 6–9 for every class: a range has no "approaching the
+// limit" (max(v/9, 6/v) ≥ 0.9 for pH above 8.1 or under 6.67, ordinary
+// river values), so range items get no warning level; leaving the range
+// is still critical.
+func TestRangeItemsHaveNoApproachLevel(t *testing.T) {
+	rules := `
+rules:
+  - {name: Water, stations: {kind: water}, aggregate: water_class, warn_ratio: 0.9, hysteresis: 0.05}
+`
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	// A pH warning firing when a version that still raised them stopped.
+	savedPHWarning := `{"version":1,"saved":"2026-11-28T07:00:00Z","alerts":[{"rule":"Water","station":"w","param":"ph",
+"severity":"warning","state":"firing","active_at":"2026-11-28T04:00:00Z","fired_at":"2026-11-28T04:00:00Z",
+"eval_at":"2026-11-28T04:00:00Z","value":8.3,"limit":9,"threshold":8.1,"ratio":0.922,"sent":true,"class":1,"target_class":2}]}`
+	for _, tc := range []struct {
+		name  string
+		saved string
+		ph    float64
+		want  []string
+	}{
+		{"pH 8.2 is normal river water", "", 8.2, nil},
+		{"pH 8.9 is inside the range", "", 8.9, nil},
+		{"pH 6.5 is inside the range", "", 6.5, nil},
+		{"pH 9 is on the range's end, which complies", "", 9, nil},
+		{"pH 9.5 is outside the range: critical only", "", 9.5, []string{"Water/critical/ph:firing"}},
+		{"pH 5.5 is outside the range: critical only", "", 5.5, []string{"Water/critical/ph:firing"}},
+		{"a pH warning saved by an older version resolves", savedPHWarning, 8.2, []string{"Water/warning/ph:resolved"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := waterStation("w")
+			cfg := testConfig(t.TempDir())
+			if tc.saved != "" {
+				if err := os.WriteFile(cfg.StateFile, []byte(tc.saved), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			te := newTestEngine(t, rules, []*station.Station{st}, cfg, t0)
+			te.Observe(st, reading(st.ID, t0, val("ph", tc.ph), val("do", 8), val("nh3n", 0.1)))
+			if got := te.lines.transitions(); !slices.Equal(got, tc.want) {
+				t.Errorf("transitions %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A year-to-date alert is about one year. When the series has moved on
+// to a new year that has fewer than min_days daily means, the alert of the
+// past year ends at the new year's first value, rather than firing on
+// (re-sent every resend_interval) with last year's value for min_days
+// days. Within one year, too few days (e.g. after a restart that lost the
+// windows file) still leave the alert as it is.
+func TestYearToDateAlertOfThePastYearEndsWithIt(t *testing.T) {
+	const ytdRule = `{name: PM25YTD, param: pm25, stations: {kind: air}, aggregate: ytd_mean, min_days: 30,
+      limit: "zhuzhou:pm25:annual", warn_ratio: 0.9, hysteresis: 0.02`
+	cst := time.FixedZone("CST", 8*3600)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, cst) }
+	fired := []string{"PM25YTD/warning/pm25:firing", "PM25YTD/critical/pm25:firing"}
+	resolved := []string{"PM25YTD/warning/pm25:resolved", "PM25YTD/critical/pm25:resolved"}
+	for _, tc := range []struct {
+		name       string
+		rule       string
+		from, to   time.Time // one value of 60 a day, to inclusive
+		restart    string    // "", "keep windows", "lose windows"
+		next       time.Time // then five days of 10 from next
+		wantBefore []string  // transitions by `to`
+		wantAfter  []string  // transitions from next on
+		endsAt     time.Time // when wantAfter resolves (zero: nothing ends)
+	}{
+		{"a December alert resolves at the first value of January", "  - " + ytdRule + "}\n",
+			day(2026, 11, 22), day(2026, 12, 31), "", day(2027, 1, 1),
+			fired, resolved, day(2027, 1, 1)},
+		{"after a restart that kept the windows file, likewise", "  - " + ytdRule + "}\n",
+			day(2026, 11, 22), day(2026, 12, 31), "keep windows", day(2027, 1, 1),
+			fired, resolved, day(2027, 1, 1)},
+		{"after a restart that lost the windows file, likewise", "  - " + ytdRule + "}\n",
+			day(2026, 11, 22), day(2026, 12, 31), "lose windows", day(2027, 1, 1),
+			fired, resolved, day(2027, 1, 1)},
+		{"a pending alert of the past year is dropped", "  - " + ytdRule + ", for: 2400h}\n",
+			day(2026, 11, 22), day(2026, 12, 31), "", day(2027, 1, 3),
+			[]string{"PM25YTD/warning/pm25:pending", "PM25YTD/critical/pm25:pending"},
+			[]string{"PM25YTD/warning/pm25:inactive", "PM25YTD/critical/pm25:inactive"}, day(2027, 1, 3)},
+		{"within the year, too few days after losing the windows file leave it firing", "  - " + ytdRule + "}\n",
+			day(2026, 6, 1), day(2026, 7, 10), "lose windows", day(2026, 7, 11),
+			fired, nil, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", 24*time.Hour)
+			cfg := testConfig(t.TempDir())
+			te := newTestEngine(t, "rules:\n"+tc.rule, []*station.Station{st}, cfg, tc.from)
+			for d := tc.from; !d.After(tc.to); d = d.AddDate(0, 0, 1) {
+				te.clock.Set(d.Add(time.Minute))
+				te.Observe(st, reading("s", d, val("pm25", 60)))
+			}
+			if got := te.lines.transitions(); !slices.Equal(got, tc.wantBefore) {
+				t.Fatalf("transitions by %v: %v, want %v", tc.to, got, tc.wantBefore)
+			}
+			switch tc.restart {
+			case "keep windows":
+				te.saveWindows(te.clock.Now())
+			case "lose windows":
+				if err := os.Remove(cfg.StateFile + ".windows"); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+			}
+			if tc.restart != "" {
+				te.disp.stop(time.Second)
+				te.start(t)
+			}
+			te.lines.lines = nil
+			for d := tc.next; d.Before(tc.next.AddDate(0, 0, 5)); d = d.AddDate(0, 0, 1) {
+				te.clock.Set(d.Add(time.Minute))
+				te.Observe(st, reading("s", d, val("pm25", 10)))
+			}
+			if got := te.lines.transitions(); !slices.Equal(got, tc.wantAfter) {
+				t.Fatalf("transitions from %v: %v, want %v", tc.next, got, tc.wantAfter)
+			}
+			for _, p := range te.lines.points() {
+				if p.ts != strconv.FormatInt(tc.endsAt.UnixNano(), 10) || !strings.HasPrefix(p.fields, "value=10,") {
+					t.Errorf("%s at %s (%s), want at %v with the new year's value 10", p.tags["state"], p.ts, p.fields, tc.endsAt)
+				}
+			}
+			if want := 2 - len(tc.wantAfter); len(te.Alerts()) != want {
+				t.Errorf("%d alerts still pending or firing, want %d: %+v", len(te.Alerts()), want, te.Alerts())
+			}
+		})
+	}
+}
+
+// The built-in texts, word for word: Chinese without English in it, pH
+// named once and without unit spaces, "worse than Class V", one 断面.
+func TestBuiltInTextsReadWell(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	air := func() *station.Station { return airStation("s", time.Minute) }
+	water := func(name, section string) func() *station.Station {
+		return func() *station.Station {
+			st := waterStation("w")
+			st.Name, st.Section = name, section
+			return st
+		}
+	}
+	const waterRule = "rules:\n  - {name: Water, stations: {kind: water}, aggregate: water_class}\n"
+	pm10Day := func(limit string) string {
+		return "rules:\n  - {name: PM10Day, param: pm10, aggregate: instant, limit: \"" + limit + "\"}\n"
+	}
+	inJune := time.Date(2026, 6, 1, 1, 0, 0, 0, cst)
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, lang, rules string
+		st                func() *station.Station
+		at                time.Time
+		vals              []ingest.Value
+		summary, desc     string
+	}{
+		{"Chinese GB 3095-2026 transitional limit", "zh", pm10Day("gb3095:pm10:24h"), air, inJune,
+			[]ingest.Value{val("pm10", 130)},
+			"Station s PM10 实时值 130 µg/m³，超过限值 120 µg/m³",
+			"Hetang Station s（s）PM10 实时值为 130 µg/m³，超过限值 120 µg/m³（GB 3095-2026 过渡期二级）。自 2026-06-01 01:00 起。"},
+		{"Chinese GB 3095-2026 final limit", "zh", pm10Day("gb3095-2026-final:pm10:24h"), air, inJune,
+			[]ingest.Value{val("pm10", 130)},
+			"Station s PM10 实时值 130 µg/m³，超过限值 100 µg/m³",
+			"Hetang Station s（s）PM10 实时值为 130 µg/m³，超过限值 100 µg/m³（GB 3095-2026 最终限值二级）。自 2026-06-01 01:00 起。"},
+		{"Chinese GB 3095-2012 limit", "zh", pm10Day("gb3095:pm10:24h"), air, time.Date(2026, 2, 1, 1, 0, 0, 0, cst),
+			[]ingest.Value{val("pm10", 160)},
+			"Station s PM10 实时值 160 µg/m³，超过限值 150 µg/m³",
+			"Hetang Station s（s）PM10 实时值为 160 µg/m³，超过限值 150 µg/m³（GB 3095-2012 二级）。自 2026-02-01 01:00 起。"},
+		{"English pH worse than Class V", "en", waterRule, water("枫溪", "枫溪"), t0,
+			[]ingest.Value{val("ph", 9.5), val("do", 8)},
+			"枫溪: pH 9.5 fails Class II (≤ 9)",
+			"湘江 枫溪 (Lusong): pH 9.5 is worse than Class V, target Class II; the GB 3838-2002 Class II limit is 9, 106% of it. Since 2026-11-28 16:00 CST."},
+		{"Chinese pH worse than Class V", "zh", waterRule, water("枫溪", "枫溪"), t0,
+			[]ingest.Value{val("ph", 9.5), val("do", 8)},
+			"枫溪断面pH 值 9.5，劣于II类标准（≤ 9）",
+			"湘江枫溪断面（Lusong）pH 值 9.5，为劣V类，目标II类；GB 3838-2002 II类限值 9，达到限值的 106%。自 2026-11-28 16:00 起。"},
+		{"English ammonia in Class III", "en", waterRule, water("枫溪", "枫溪"), t0,
+			[]ingest.Value{val("nh3n", 0.6), val("do", 8)},
+			"枫溪: ammonia nitrogen (NH3-N) 0.6 mg/L fails Class II (≤ 0.5 mg/L)",
+			"湘江 枫溪 (Lusong): ammonia nitrogen (NH3-N) 0.6 mg/L is Class III, target Class II; the GB 3838-2002 Class II limit is 0.5 mg/L, 120% of it. Since 2026-11-28 16:00 CST."},
+		{"Chinese names already ending in 断面", "zh", waterRule, water("枫溪断面", "枫溪断面"), t0,
+			[]ingest.Value{val("nh3n", 0.6), val("do", 8)},
+			"枫溪断面氨氮（NH3-N） 0.6 mg/L，劣于II类标准（≤ 0.5 mg/L）",
+			"湘江枫溪断面（Lusong）氨氮（NH3-N） 0.6 mg/L，为III类，目标II类；GB 3838-2002 II类限值 0.5 mg/L，达到限值的 120%。自 2026-11-28 16:00 起。"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st()
+			cfg := testConfig(t.TempDir())
+			cfg.Lang = tc.lang
+			te := newTestEngine(t, tc.rules, []*station.Station{st}, cfg, tc.at)
+			te.Observe(st, reading(st.ID, tc.at, tc.vals...))
+			n := te.rec.waitFor(t, 1)[0]
+			if s := n.Annotations["summary"]; s != tc.summary {
+				t.Errorf("summary\n got %s\nwant %s", s, tc.summary)
+			}
+			if d := n.Annotations["description"]; d != tc.desc {
+				t.Errorf("description\n got %s\nwant %s", d, tc.desc)
+			}
+		})
+	}
+}
+
+func TestParamNameNamesACodeOnce(t *testing.T) {
+	for _, tc := range []struct {
+		param string
+		lang  Lang
+		want  string
+	}{
+		{"ph", LangZH, "pH 值"},
+		{"ph", LangEN, "pH"},
+		{"nh3n", LangZH, "氨氮（NH3-N）"},
+		{"nh3n", LangEN, "ammonia nitrogen (NH3-N)"},
+		{"so2", LangZH, "二氧化硫（SO2）"},
+	} {
+		if got := ParamName(tc.param, tc.lang); got != tc.want {
+			t.Errorf("ParamName(%q, %v) = %q, want %q", tc.param, tc.lang, got, tc.want)
+		}
 	}
 }

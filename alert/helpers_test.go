@@ -223,3 +223,8 @@ func (te *testEngine) Tick(now time.Time) {
 	te.Engine.Tick(now)
 	te.Engine.saveAndNotify()
 }
+
+func (te *testEngine) ObserveLowerBound(st *station.Station, param string, t time.Time, v float64) {
+	te.Engine.ObserveLowerBound(st, param, t, v)
+	te.Engine.saveAndNotify()
+}

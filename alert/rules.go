@@ -36,8 +36,8 @@ const (
 	// Time): the mean of the daily means of the days so far, today's
 	// included.
 	AggYTDMean Aggregate = "ytd_mean"
-	// AggAQI: the hourly AQI, fed through Engine.ObserveValue as param
-	// "aqi".
+	// AggAQI: the hourly AQI, fed through Engine.ObserveValue (or
+	// ObserveLowerBound, when a pollutant was missing) as param "aqi".
 	AggAQI Aggregate = "aqi"
 	// AggWaterClass: each water sample's items (GB 3838-2002) against the
 	// section's target class (or the class the limit names); one alert per

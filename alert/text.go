@@ -72,8 +72,11 @@ type TemplateData struct {
 	Since   string // local time (UTC+8) the episode began
 
 	// water_class
-	Class       string // the item's class, e.g. III, 劣V
+	Class       string // the item's class, e.g. III, 劣V (English: worse than V)
 	TargetClass string
+	// ClassText is the item's class as a phrase: III类, 劣V类; Class III,
+	// worse than Class V.
+	ClassText string
 	// stale
 	Silent   string // how long the station has been silent
 	Interval string // its reporting interval
@@ -85,6 +88,14 @@ type TemplateData struct {
 
 var templateFuncs = template.FuncMap{
 	"num": formatNum,
+	// suffix appends sfx unless s ends with it already: {{suffix .Station
+	// "断面"}} gives 枫溪断面 for a station named 枫溪 or 枫溪断面.
+	"suffix": func(s, sfx string) string {
+		if strings.HasSuffix(s, sfx) {
+			return s
+		}
+		return s + sfx
+	},
 	"pct": func(r float64) string {
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			return "—"
@@ -110,12 +121,12 @@ var defaultTexts = map[Aggregate][2][2]string{
 	AggAQI:     valueTexts,
 	AggWaterClass: {
 		{
-			`{{.Station}}断面{{.Param}} {{num .Value}} {{.Unit}}，{{if gt .Ratio 1.0}}劣于{{else}}接近{{end}}{{.TargetClass}}类标准（{{if .Below}}≥{{else}}≤{{end}} {{num .Limit}} {{.Unit}}）`,
-			`{{.River}}{{.Section}}断面（{{.County}}）{{.Param}} {{num .Value}} {{.Unit}}，为{{.Class}}类，目标{{.TargetClass}}类；{{.Source}}限值 {{num .Limit}} {{.Unit}}，达到限值的 {{pct .Ratio}}。自 {{.Since}} 起。`,
+			`{{suffix .Station "断面"}}{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if gt .Ratio 1.0}}劣于{{else}}接近{{end}}{{.TargetClass}}类标准（{{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}）`,
+			`{{.River}}{{suffix .Section "断面"}}（{{.County}}）{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，为{{.ClassText}}，目标{{.TargetClass}}类；{{.Source}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}，达到限值的 {{pct .Ratio}}。自 {{.Since}} 起。`,
 		},
 		{
-			`{{.Station}}: {{.Param}} {{num .Value}} {{.Unit}} {{if gt .Ratio 1.0}}fails{{else}}approaches{{end}} Class {{.TargetClass}} ({{if .Below}}≥{{else}}≤{{end}} {{num .Limit}} {{.Unit}})`,
-			`{{.River}} {{.Section}} ({{.County}}): {{.Param}} {{num .Value}} {{.Unit}} is Class {{.Class}}, target Class {{.TargetClass}}; the {{.Source}} limit is {{num .Limit}} {{.Unit}}, {{pct .Ratio}} of it. Since {{.Since}}.`,
+			`{{.Station}}: {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} {{if gt .Ratio 1.0}}fails{{else}}approaches{{end}} Class {{.TargetClass}} ({{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}})`,
+			`{{.River}} {{.Section}} ({{.County}}): {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} is {{.ClassText}}, target Class {{.TargetClass}}; the {{.Source}} limit is {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}, {{pct .Ratio}} of it. Since {{.Since}}.`,
 		},
 	},
 	AggStale: {
@@ -192,7 +203,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func sampleData() *TemplateData {
 	return &TemplateData{Rule: "Sample", Severity: "critical", State: "firing", Direction: "above",
 		Value: 1, Limit: 1, Threshold: 1, Ratio: 1, Unit: "µg/m³", Station: "S", StationID: "s", County: "C",
-		Param: "P", ParamID: "p", What: "w", Source: "s", Since: "t", Class: "II", TargetClass: "II",
+		Param: "P", ParamID: "p", What: "w", Source: "s", Since: "t", Class: "II", TargetClass: "II", ClassText: "II类",
 		Silent: "1m", Interval: "1m", LastSeen: "t", Flag: "D", FlagText: "f"}
 }
 
@@ -242,7 +253,8 @@ var airNames = map[string][2]string{
 }
 
 // ParamName is a parameter's display name: 氨氮（NH3-N） / ammonia
-// nitrogen (NH3-N), PM2.5, 二氧化硫（SO2） / SO2.
+// nitrogen (NH3-N), PM2.5, 二氧化硫（SO2） / SO2, pH 值 / pH (a name
+// that holds its code already does not repeat it).
 func ParamName(param string, lang Lang) string {
 	if n, ok := airNames[param]; ok {
 		return n[lang]
@@ -250,10 +262,14 @@ func ParamName(param string, lang Lang) string {
 	for _, it := range waterclass.Items() {
 		if it.Name == param {
 			code := waterCodes[param]
+			name, open, closing := it.Chinese, "（", "）"
 			if lang == LangEN {
-				return it.English + " (" + code + ")"
+				name, open, closing = it.English, " (", ")"
 			}
-			return it.Chinese + "（" + code + "）"
+			if code == "" || strings.Contains(name, code) {
+				return name
+			}
+			return name + open + code + closing
 		}
 	}
 	return param
@@ -374,5 +390,18 @@ func (r *Rule) source(t time.Time, lang Lang, target waterclass.Class) string {
 	if l.grade == 1 {
 		g = "一级"
 	}
-	return fmt.Sprintf("%v %s", std, g)
+	name, ok := standardsZH[std]
+	if !ok {
+		name = std.String() + " "
+	}
+	return name + g
+}
+
+// standardsZH names the GB 3095 editions in Chinese, as they precede the
+// grade: GB 3095-2026 过渡期二级.
+var standardsZH = map[limits.Standard]string{
+	limits.GB3095v2012:             "GB 3095-2012 ",
+	limits.GB3095v2026:             "GB 3095-2026 ",
+	limits.GB3095v2026Transitional: "GB 3095-2026 过渡期",
+	limits.GB3095v2026Final:        "GB 3095-2026 最终限值",
 }

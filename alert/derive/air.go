@@ -623,7 +623,7 @@ func (d *Deriver) writeDaily(s *stationState, dy *dayRec, counts [nDayInd]int) {
 // point fully replaces the one before.
 func (d *Deriver) writeAQI(s *stationState, period string, start int64, res aqi.Result, complete bool) {
 	if d.onAQI != nil {
-		d.onAQI(s.st, period, time.Unix(start, 0), res.AQI)
+		d.onAQI(s.st, period, time.Unix(start, 0), res.AQI, complete)
 	}
 	w := &d.w
 	w.begin("aqi")

@@ -2,6 +2,8 @@ package derive
 
 import (
 	"math/big"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/envpipe/envpipe/alert/aqi"
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
 )
 
 // fill feeds one reading per step from `from` (inclusive) to `to`
@@ -533,5 +536,50 @@ func TestStationHourlyDataIsTheHourlyMean(t *testing.T) {
 	}
 	if _, ok := r.s.get("aqi", h, "station", "a", "period", "hour"); !ok {
 		t.Error("no hourly AQI from the station's hourly data")
+	}
+}
+
+// The hourly AQI reaches OnAQI with its completeness: an hour with a
+// scored pollutant missing gives only a lower bound of the true AQI, which
+// the alert engine must not take for the AQI itself.
+func TestHourlyAQIReachesOnAQIWithItsCompleteness(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		flagged int // hour (0–3) whose PM2.5 is flagged C, −1 for none
+		want    []string
+	}{
+		{"every pollutant valid: every hour complete", -1,
+			[]string{"00:00=172 complete", "01:00=172 complete", "02:00=172 complete", "03:00=172 complete"}},
+		{"PM2.5 in calibration at 02:00: that hour's 79 is a lower bound", 2,
+			[]string{"00:00=172 complete", "01:00=172 complete", "02:00=79 lower bound", "03:00=172 complete"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("a", time.Hour)
+			t0 := at(2026, 6, 1, 0, 0) // HJ 633-2026
+			r := newRig(t, DefaultConfig(), t0, st)
+			var got []string
+			r.d.OnAQI(func(_ *station.Station, period string, start time.Time, v int, complete bool) {
+				if period == "hour" {
+					s := start.In(cst).Format("15:04") + "=" + strconv.Itoa(v) + " lower bound"
+					if complete {
+						s = strings.TrimSuffix(s, "lower bound") + "complete"
+					}
+					got = append(got, s)
+				}
+			})
+			for h := 0; h < 4; h++ {
+				ts := t0.Add(time.Duration(h) * time.Hour)
+				pm := nv("pm25", 130)
+				if h == tc.flagged {
+					pm = fv("pm25", 130, ingest.FlagCalibration)
+				}
+				r.setNow(ts.Add(time.Hour + time.Minute))
+				r.observe("a", ts, pm, nv("pm10", 90), nv("no2", 30), nv("so2", 10), nv("co", 0.6), nv("o3", 60))
+			}
+			r.tick(t0.Add(5 * time.Hour))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("OnAQI saw %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

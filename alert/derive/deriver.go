@@ -36,7 +36,7 @@ type Deriver struct {
 	emit    func([]byte)
 	now     func() time.Time
 
-	onAQI func(st *station.Station, period string, start time.Time, aqi int)
+	onAQI func(st *station.Station, period string, start time.Time, aqi int, complete bool)
 	slots station.Slots[*stationState]
 	byID  map[string]*stationState
 	air   []*stationState
@@ -337,9 +337,12 @@ func (d *Deriver) time(sec int64) time.Time { return time.Unix(sec, 0).In(d.loc)
 
 // OnAQI registers f to see every hourly and daily AQI as it is written
 // (period "hour" or "day", start of the period), e.g. for alert rules on
-// the AQI. f runs with the Deriver's lock held: it must not call back into
-// the Deriver. Call before the first Observe.
-func (d *Deriver) OnAQI(f func(st *station.Station, period string, start time.Time, aqi int)) {
+// the AQI. complete is false when a pollutant the report scores had no
+// valid value: the AQI is then only a lower bound of the true one (the
+// largest sub-index of the others), the aqi point's complete field. f runs
+// with the Deriver's lock held: it must not call back into the Deriver.
+// Call before the first Observe.
+func (d *Deriver) OnAQI(f func(st *station.Station, period string, start time.Time, aqi int, complete bool)) {
 	d.mu.Lock()
 	d.onAQI = f
 	d.mu.Unlock()

@@ -97,7 +97,8 @@
 // Daily report: the day's 24-hour means of SO2, NO2, CO, PM10, PM2.5, the
 // O3 daily maximum 8-hour mean and (2012 only) the O3 daily maximum 1-hour
 // mean. An input whose validity rule fails is left out; the AQI is then
-// computed from the others and marked complete=false.
+// computed from the others and marked complete=false (in the aqi point and
+// to OnAQI): a lower bound of the true AQI.
 //
 // # InfluxDB schema (derived measurements)
 //

@@ -226,21 +226,25 @@ func TestLimitLookups(t *testing.T) {
 		wb    Waterbody
 		want  Bound
 		ok    bool
+		rng   bool // a range: no approach level
 	}{
-		{"Class II ammonia is at most 0.5", "nh3n", ClassII, River, Bound{math.Inf(-1), 0.5}, true},
-		{"Class I dissolved oxygen is at least 7.5", "do", ClassI, River, Bound{7.5, inf}, true},
-		{"pH is 6 to 9 for Class V too", "ph", ClassV, Lake, Bound{6, 9}, true},
-		{"Class III lake TP is at most 0.05", "tp", ClassIII, Lake, Bound{math.Inf(-1), 0.05}, true},
-		{"Class II mercury is at most 0.00005", "hg", ClassII, River, Bound{math.Inf(-1), 0.00005}, true},
-		{"river total nitrogen has no limit", "tn", ClassII, River, Bound{}, false},
-		{"worse than V has no limit", "cod", WorseThanV, River, Bound{}, false},
-		{"an unknown item has no limit", "chla", ClassII, Lake, Bound{}, false},
+		{"Class II ammonia is at most 0.5", "nh3n", ClassII, River, Bound{math.Inf(-1), 0.5}, true, false},
+		{"Class I dissolved oxygen is at least 7.5", "do", ClassI, River, Bound{7.5, inf}, true, false},
+		{"pH is 6 to 9 for Class V too", "ph", ClassV, Lake, Bound{6, 9}, true, true},
+		{"Class III lake TP is at most 0.05", "tp", ClassIII, Lake, Bound{math.Inf(-1), 0.05}, true, false},
+		{"Class II mercury is at most 0.00005", "hg", ClassII, River, Bound{math.Inf(-1), 0.00005}, true, false},
+		{"river total nitrogen has no limit", "tn", ClassII, River, Bound{}, false, false},
+		{"worse than V has no limit", "cod", WorseThanV, River, Bound{}, false, false},
+		{"an unknown item has no limit", "chla", ClassII, Lake, Bound{}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := Limit(tt.item, tt.class, tt.wb)
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("Limit = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+			if got.IsRange() != tt.rng {
+				t.Errorf("%+v.IsRange() = %v, want %v", got, got.IsRange(), tt.rng)
 			}
 		})
 	}

@@ -12,6 +12,12 @@ type Bound struct {
 // equal to a limit meets it. NaN meets nothing.
 func (b Bound) Contains(v float64) bool { return v >= b.Lo && v <= b.Hi }
 
+// IsRange reports whether both ends are finite: a range item (pH 6–9),
+// the same for every class. A value inside a range is not nearer to
+// failing for being nearer an end, so a range has no approach level: the
+// ratio passes 0.9 at ordinary values (pH 8.1, 6.67).
+func (b Bound) IsRange() bool { return !math.IsInf(b.Lo, -1) && !math.IsInf(b.Hi, 1) && b != (Bound{}) }
+
 // Ratio returns how v compares with the bound, oriented so that 1 is on
 // the limit and above 1 is worse: v ÷ Hi for an upper bound, Lo ÷ v for a
 // lower bound (dissolved oxygen), the larger of the two for a range (pH).

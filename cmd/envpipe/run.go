@@ -123,10 +123,15 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	if engine != nil {
 		observers = append(observers, engine)
 		if deriver != nil {
-			// Hourly AQI feeds the AQI rules.
-			deriver.OnAQI(func(st *station.Station, period string, start time.Time, v int) {
-				if period == "hour" {
+			// Hourly AQI feeds the AQI rules. One computed with a pollutant
+			// missing is only a lower bound: it may raise an alert, not end one.
+			deriver.OnAQI(func(st *station.Station, period string, start time.Time, v int, complete bool) {
+				switch {
+				case period != "hour":
+				case complete:
 					engine.ObserveValue(st, "aqi", start, float64(v))
+				default:
+					engine.ObserveLowerBound(st, "aqi", start, float64(v))
 				}
 			})
 		}
