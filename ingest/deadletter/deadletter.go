@@ -29,8 +29,9 @@ type File struct {
 	mu       sync.Mutex
 	path     string
 	maxBytes int64
-	f        *os.File
+	f        *os.File // nil after a failed rotation: reopened at the next Write
 	size     int64
+	closed   bool
 }
 
 // Open opens (creating) the file at path. maxBytes <= 0 means 64 MiB.
@@ -72,14 +73,18 @@ func (d *File) Write(r Record, payload []byte) error {
 	line = append(line, '\n')
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.f == nil {
+	if d.closed {
 		return fmt.Errorf("dead-letter file closed")
 	}
-	if d.size+int64(len(line)) > d.maxBytes && d.size > 0 {
+	if d.f != nil && d.size+int64(len(line)) > d.maxBytes && d.size > 0 {
 		d.f.Close()
-		if err := os.Rename(d.path, d.path+".1"); err != nil {
-			return fmt.Errorf("rotate dead-letter file: %w", err)
-		}
+		d.f = nil
+		// Not rotated (the rename failed): write on in the file as it is,
+		// rather than lose records; the next record tries again.
+		_ = os.Rename(d.path, d.path+".1")
+	}
+	if d.f == nil {
+		// After a failed rotation or reopen: try again with each record.
 		if err := d.open(); err != nil {
 			return err
 		}
@@ -96,6 +101,7 @@ func (d *File) Write(r Record, payload []byte) error {
 func (d *File) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.closed = true
 	if d.f == nil {
 		return nil
 	}

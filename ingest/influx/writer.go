@@ -88,8 +88,9 @@ func (c Config) Validate() []error {
 	if c.FlushInterval <= 0 {
 		bad("flush_interval", "must be positive")
 	}
-	if c.Timeout <= 0 {
-		bad("timeout", "must be positive")
+	if c.Timeout < time.Second {
+		// The client takes whole seconds; less would be 0, no timeout.
+		bad("timeout", "%s is less than 1s", c.Timeout)
 	}
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		bad("retry_max", "retry_min must be positive and retry_max at least retry_min")
@@ -515,8 +516,11 @@ func (r *recordsReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeSplitting writes recs; a 413 halves the batch, a 400 dead-letters it.
-// Other errors are returned for retrying.
+// writeSplitting writes recs. A 413 halves the batch; so does a 400, down
+// to single records, of which only those InfluxDB still refuses are
+// dead-lettered: InfluxDB 2 refuses a whole batch for one malformed line,
+// and 1.8 writes the rest of it but says only which line it refused. Other
+// errors are returned for retrying.
 func (w *Writer) writeSplitting(ctx context.Context, recs [][]byte) error {
 	points, size := 0, 0
 	for _, r := range recs {
@@ -533,8 +537,12 @@ func (w *Writer) writeSplitting(ctx context.Context, recs [][]byte) error {
 	var he *http2.Error
 	if errors.As(err, &he) {
 		switch {
-		case he.StatusCode == http.StatusRequestEntityTooLarge && len(recs) > 1:
-			w.metrics.errors.WithLabelValues("split").Inc()
+		case (he.StatusCode == http.StatusRequestEntityTooLarge || he.StatusCode == http.StatusBadRequest) && len(recs) > 1:
+			kind := "split"
+			if he.StatusCode == http.StatusBadRequest {
+				kind = "rejected"
+			}
+			w.metrics.errors.WithLabelValues(kind).Inc()
 			half := len(recs) / 2
 			if err := w.writeSplitting(ctx, recs[:half]); err != nil {
 				return err
@@ -542,27 +550,39 @@ func (w *Writer) writeSplitting(ctx context.Context, recs [][]byte) error {
 			return w.writeSplitting(ctx, recs[half:])
 		case he.StatusCode == http.StatusBadRequest:
 			w.metrics.errors.WithLabelValues("rejected").Inc()
+			if err := w.deadLetter(recs, he.Error()); err != nil {
+				return err // retried: InfluxDB refuses it, but nothing is dropped unrecorded
+			}
 			w.metrics.deadLetters.Add(float64(points))
-			w.logger.Error("InfluxDB refused a batch as malformed; dead-lettered", "points", points, "err", he.Error())
-			return w.deadLetter(recs, he.Error())
+			w.logger.Error("InfluxDB refused a record as malformed; dead-lettered", "points", points, "err", he.Error(),
+				"file", w.cfg.DeadLetter)
+			return nil
 		}
 	}
 	return fmt.Errorf("write batch of %d points: %w", points, err)
 }
 
+// deadLetter appends recs to the dead-letter file with reason. An error
+// keeps the batch in the WAL, to be tried again.
 func (w *Writer) deadLetter(recs [][]byte, reason string) error {
 	if w.cfg.DeadLetter == "" {
 		return nil
 	}
 	f, err := os.OpenFile(w.cfg.DeadLetter, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		w.logger.Error("cannot open InfluxDB dead-letter file", "err", err)
-		return nil
+		return fmt.Errorf("dead-letter refused points: %w", err)
 	}
-	defer f.Close()
-	fmt.Fprintf(f, "# %s %s\n", time.Now().UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "\n", " "))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s %s\n", time.Now().UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "\n", " "))
 	for _, r := range recs {
-		f.Write(r)
+		b.Write(r)
+	}
+	_, err = f.Write(b.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("dead-letter refused points: %w", err)
 	}
 	return nil
 }

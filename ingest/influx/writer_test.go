@@ -28,6 +28,9 @@ import (
 type fakeInflux struct {
 	mu       sync.Mutex
 	statuses []int // consumed one per request; then 204
+	// refuse, if set, is answered 400 for any request holding it, with
+	// nothing written (as InfluxDB 2 does for a malformed line).
+	refuse   string
 	lines    []string
 	requests int
 	// hold, if set, is called as each request arrives (n counts from 1)
@@ -63,6 +66,9 @@ func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := 204
 	if len(f.statuses) > 0 {
 		status, f.statuses = f.statuses[0], f.statuses[1:]
+	}
+	if f.refuse != "" && strings.Contains(string(b), f.refuse) {
+		status = 400
 	}
 	if status == 413 && strings.Count(string(b), "\n") <= 2 {
 		status = 204 // small enough now
@@ -128,27 +134,31 @@ func appendLines(t *testing.T, l *wal.WAL, lines ...string) {
 }
 
 func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
+	all := []string{"air,station=a pm25=1 1", "air,station=a pm25=2 2", "air,station=b pm25=3 3", "air,station=b pm25=4 4"}
 	cases := []struct {
 		name      string
 		statuses  []int
-		wantLines int
-		wantDead  bool
+		refuse    string
+		wantLines []string
+		wantDead  int // points in the dead-letter file
 		errKind   string
 	}{
-		{"server errors are retried until accepted", []int{500, 503, 500}, 4, false, "retry"},
-		{"429 waits for Retry-After and retries", []int{429}, 4, false, "retry"},
-		{"413 halves the batch", []int{413}, 4, false, "split"},
-		{"400 dead-letters the batch and moves on", []int{400}, 0, true, "rejected"},
+		{"server errors are retried until accepted", []int{500, 503, 500}, "", all, 0, "retry"},
+		{"429 waits for Retry-After and retries", []int{429}, "", all, 0, "retry"},
+		{"413 halves the batch", []int{413}, "", all, 0, "split"},
+		{"400 halves the batch and dead-letters only the refused record", nil, "pm25=3 3", []string{all[0], all[1], all[3]}, 1, "rejected"},
+		{"400 for a single record dead-letters it", nil, "pm25=", nil, 4, "rejected"},
 	}
 	for _, gz := range []bool{true, false} {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/gzip=%v", c.name, gz), func(t *testing.T) {
 				fake, srv, l := newRig(t, c.statuses, wal.Options{})
+				fake.refuse = c.refuse
 				w, m := newTestWriter(t, srv.URL, l)
 				if !gz {
 					w.gz = nil
 				}
-				appendLines(t, l, "air,station=a pm25=1 1", "air,station=a pm25=2 2", "air,station=b pm25=3 3", "air,station=b pm25=4 4")
+				appendLines(t, l, all...)
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() { done <- w.Run(ctx, time.Second) }()
@@ -160,10 +170,8 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatal(err)
 				}
-				if got := fake.accepted(); len(got) != c.wantLines {
-					t.Errorf("InfluxDB accepted %d lines, want %d", len(got), c.wantLines)
-				} else if c.wantLines == 4 && strings.Join(got, "|") != "air,station=a pm25=1 1|air,station=a pm25=2 2|air,station=b pm25=3 3|air,station=b pm25=4 4" {
-					t.Errorf("InfluxDB accepted %q", got)
+				if got := fake.accepted(); !slices.Equal(got, c.wantLines) {
+					t.Errorf("InfluxDB accepted %q, want %q", got, c.wantLines)
 				}
 				if l.Checkpoint() != l.Head() {
 					t.Errorf("checkpoint %v not at head %v", l.Checkpoint(), l.Head())
@@ -172,14 +180,45 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 					t.Errorf("errors{kind=%s} = %v", c.errKind, got)
 				}
 				dead, _ := os.ReadFile(w.cfg.DeadLetter)
-				if c.wantDead != (strings.Count(string(dead), "pm25=") == 4) {
-					t.Errorf("dead letters: %q", dead)
+				if strings.Count(string(dead), "pm25=") != c.wantDead {
+					t.Errorf("dead letters: %q, want %d points", dead, c.wantDead)
+				}
+				if got := testutil.ToFloat64(m.deadLetters); got != float64(c.wantDead) {
+					t.Errorf("envpipe_influx_points_dead_lettered_total = %v, want %d", got, c.wantDead)
 				}
 				if ok, _ := w.Healthy(); !ok {
 					t.Error("writer not healthy after recovering")
 				}
 			})
 		}
+	}
+}
+
+// A refused record that cannot be dead-lettered stays in the WAL.
+func TestWriterKeepsWhatItCannotDeadLetter(t *testing.T) {
+	fake, srv, l := newRig(t, nil, wal.Options{})
+	fake.refuse = "pm25="
+	w, _ := newTestWriter(t, srv.URL, l)
+	w.cfg.DeadLetter = filepath.Join(t.TempDir(), "missing", "dead.lp")
+	appendLines(t, l, "air,station=a pm25=1 1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, 50*time.Millisecond) }()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		fake.mu.Lock()
+		n := fake.requests
+		fake.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if l.Checkpoint() == l.Head() {
+		t.Error("the refused record left the WAL without reaching the dead-letter file")
+	}
+	if ok, msg := w.Healthy(); ok || !strings.Contains(msg, "dead-letter") {
+		t.Errorf("health %v %q, want unhealthy naming the dead-letter file", ok, msg)
 	}
 }
 

@@ -201,18 +201,19 @@ func (w *WAL) Commit(pos Position) error {
 		break
 	}
 
-	var errs []error
 	for _, s := range dead {
 		if w.rf != nil && w.rfID == s.id {
 			w.closeReadHandle()
 		}
-		// A segment that survives a failed delete is deleted again at the
-		// next Open, as it is before the checkpoint.
+		// The checkpoint is committed, so a failed delete is no error of
+		// Commit's (its caller would stop): the segment, before the
+		// checkpoint, is deleted again at the next Open.
 		if err := os.Remove(w.segmentPath(s.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("wal: delete segment %s: %w", w.segmentPath(s.id), err))
+			w.log.Warn("wal: delete written segment; it is deleted again at the next start",
+				"segment", w.segmentPath(s.id), "err", err)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // timeAt reads the append time of the durable record at pos.
