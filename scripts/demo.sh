@@ -20,8 +20,9 @@ HTTP_PORT=${DEMO_HTTP_PORT:-9274}
 AM_PORT=${DEMO_ALERTMANAGER_PORT:-19093}
 HJ212_PORT=${DEMO_HJ212_PORT:-19212}
 SPEED=${DEMO_SPEED:-60}
-# Simulated time starts this long ago, so that at 60x it stays in the past
-# (envpipe refuses readings from the future) for the first 24 minutes.
+# Simulated time starts this long ago and runs at 60x, so that dashboards
+# fill with a day of data in 24 minutes; then it goes on in real time
+# (stationsim -live: envpipe refuses readings from the future).
 START_AGO=${DEMO_START_AGO:-24 hours}
 DEMO_PASSWORD=demo-only-password # demo users only; never use in production
 dir="$repo/data/demo"
@@ -83,7 +84,7 @@ curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || die "envpipe is not 
 # --- stationsim ----------------------------------------------------------------
 STATIONSIM_MQTT_PASSWORD=$DEMO_PASSWORD setsid bin/stationsim -stations configs/stations.yaml \
 	-broker "tcp://127.0.0.1:$MQTT_PORT" -per-station-auth -station-password "$DEMO_PASSWORD" \
-	-speed "$SPEED" -start "$(date -u -d "-$START_AGO" +%Y-%m-%dT%H:%M:%SZ)" >"$dir/stationsim.log" 2>&1 &
+	-speed "$SPEED" -live -start "$(date -u -d "-$START_AGO" +%Y-%m-%dT%H:%M:%SZ)" >"$dir/stationsim.log" 2>&1 &
 pids+=($!)
 
 cat <<MSG

@@ -9,20 +9,40 @@ import (
 // simClock maps wall time to simulated time: simulated time starts at start
 // when the wall clock reads wall0 and advances speed times as fast, so with
 // speed 60 a station reporting every simulated minute publishes every wall
-// second.
+// second. With live set, a clock started in the past and running faster
+// than the wall's goes on at the wall's pace once it has caught up with it:
+// a replay of the past that continues as a live network (a receiver
+// refuses readings from the future).
 type simClock struct {
 	wall0 time.Time
 	start time.Time
 	speed float64
+	live  bool
+}
+
+// caughtUp returns the wall time at which a live clock reaches the wall
+// clock, and false if it never does (not live, not behind, not faster).
+func (c simClock) caughtUp() (time.Time, bool) {
+	behind := c.wall0.Sub(c.start)
+	if !c.live || c.speed <= 1 || behind <= 0 {
+		return time.Time{}, false
+	}
+	return c.wall0.Add(scale(behind, 1/(c.speed-1))), true
 }
 
 // Sim returns the simulated time at wall time w.
 func (c simClock) Sim(w time.Time) time.Time {
+	if at, ok := c.caughtUp(); ok && !w.Before(at) {
+		return w
+	}
 	return c.start.Add(scale(w.Sub(c.wall0), c.speed))
 }
 
 // Wall returns the wall time at which simulated time s is reached.
 func (c simClock) Wall(s time.Time) time.Time {
+	if at, ok := c.caughtUp(); ok && !s.Before(at) {
+		return s
+	}
 	return c.wall0.Add(scale(s.Sub(c.start), 1/c.speed))
 }
 

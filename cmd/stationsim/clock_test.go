@@ -54,6 +54,46 @@ func TestSpeedUpArithmetic(t *testing.T) {
 	}
 }
 
+// A live clock started a day ago at 60x catches up with the wall clock
+// after 24h/59 and then runs at its pace, never ahead of it.
+func TestLiveClockGoesOnInRealTimeOnceCaughtUp(t *testing.T) {
+	wall0 := time.Date(2026, 11, 29, 8, 0, 0, 0, cst)
+	start := wall0.Add(-24 * time.Hour)
+	live := simClock{wall0: wall0, start: start, speed: 60, live: true}
+	caught := wall0.Add(24 * time.Hour / 59)
+	for _, tc := range []struct {
+		wall, sim time.Time
+	}{
+		{wall0, start},
+		{wall0.Add(10 * time.Minute), start.Add(10 * time.Hour)},
+		{caught, caught},
+		{caught.Add(time.Hour), caught.Add(time.Hour)},
+		{wall0.Add(48 * time.Hour), wall0.Add(48 * time.Hour)},
+	} {
+		if got := live.Sim(tc.wall); got.Sub(tc.sim).Abs() > time.Millisecond {
+			t.Errorf("Sim(%s) = %s, want %s", tc.wall, got, tc.sim)
+		}
+		if got := live.Wall(tc.sim); got.Sub(tc.wall).Abs() > time.Millisecond {
+			t.Errorf("Wall(%s) = %s, want %s", tc.sim, got, tc.wall)
+		}
+		if got := live.Sim(tc.wall); got.After(tc.wall.Add(time.Millisecond)) {
+			t.Errorf("Sim(%s) = %s is ahead of the wall clock", tc.wall, got)
+		}
+	}
+	// Without -live, or at speed 1, or started in the future, nothing changes.
+	for _, c := range []simClock{
+		{wall0: wall0, start: start, speed: 60},
+		{wall0: wall0, start: start, speed: 1, live: true},
+		{wall0: wall0, start: wall0.Add(time.Hour), speed: 60, live: true},
+	} {
+		w := wall0.Add(48 * time.Hour)
+		want := c.start.Add(scale(w.Sub(wall0), c.speed))
+		if got := c.Sim(w); !got.Equal(want) {
+			t.Errorf("%+v: Sim = %s, want %s", c, got, want)
+		}
+	}
+}
+
 func TestAlignDownUsesLocalTime(t *testing.T) {
 	for _, tc := range []struct {
 		in       time.Time

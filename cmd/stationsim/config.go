@@ -30,6 +30,7 @@ type config struct {
 	Topic           string
 	Interval        time.Duration
 	Speed           float64
+	Live            bool
 	Start           time.Time // zero: now
 	Duration        time.Duration
 	Count           int64
@@ -130,6 +131,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&cfg.Topic, "topic", "env/{station}/data", "topic `template`; {station} is replaced by the station id")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "reporting interval of every station, in simulated time (default: each station's own interval from the registry)")
 	fs.Float64Var(&cfg.Speed, "speed", 1, "time speed-up: simulated time advances speed × wall time (60: a 1-minute station publishes every wall second, timestamps one simulated minute apart); a large value such as 1e6 publishes as fast as the broker takes it")
+	fs.BoolVar(&cfg.Live, "live", false, "with -start in the past and -speed above 1: once simulated time catches up with the clock, go on in real time (a replay of the past that continues live, as receivers refuse readings from the future)")
 	fs.Func("start", "simulated start `time`, RFC 3339, e.g. 2026-11-28T08:00:00+08:00 (default now)", func(s string) error {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {

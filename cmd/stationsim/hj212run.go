@@ -106,7 +106,7 @@ func runHJ212(ctx context.Context, cfg config, stdout io.Writer) error {
 	wall0 := time.Now()
 	sim := &hj212Sim{
 		stations: sts, units: units, opts: o, outages: outs, model: Model{Seed: cfg.Seed}, scenario: sc,
-		clock: simClock{wall0: wall0, start: start, speed: cfg.Speed}, interval: cfg.Interval, count: cfg.Count,
+		clock: simClock{wall0: wall0, start: start, speed: cfg.Speed, live: cfg.Live}, interval: cfg.Interval, count: cfg.Count,
 		log: log, hours: make([]hourAcc, len(sts)), offline: make([]bool, len(sts)),
 	}
 	if cfg.Duration > 0 {

@@ -40,7 +40,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	opts := simOptions{Topic: cfg.Topic, Interval: cfg.Interval, Batch: cfg.Batch, Count: cfg.Count}
-	sim := newSimulator(reg.All(), Model{Seed: cfg.Seed}, sc, simClock{start: start, speed: cfg.Speed}, opts, log)
+	sim := newSimulator(reg.All(), Model{Seed: cfg.Seed}, sc, simClock{start: start, speed: cfg.Speed, live: cfg.Live}, opts, log)
 	if len(sim.stations) == 0 {
 		return errors.New("every station is silent: nothing to publish")
 	}
