@@ -66,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"format"}),
 		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envpipe_readings_accepted_total",
-			Help: "Readings accepted into the WAL, by station kind.",
+			Help: "Readings that passed validation, by station kind; they go to the WAL (a failed WAL write stops envpipe before their messages are acked).",
 		}, []string{"kind"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envpipe_readings_rejected_total",
