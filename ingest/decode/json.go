@@ -1,8 +1,10 @@
 package decode
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -204,6 +206,11 @@ func (d *Decoder) value(station string, key []byte, v *fastjson.Value, flags, un
 				d.reject(ingest.ReasonBadUnit, station, p.Name, fmt.Sprintf("cannot convert %q to %s", truncate(ub), p.Unit))
 				return
 			}
+			// A finite value can overflow when scaled up.
+			if math.IsInf(g, 0) || math.IsNaN(g) {
+				d.reject(ingest.ReasonNotFinite, station, p.Name, fmt.Sprintf("%g %s is not finite in %s", f, truncate(ub), p.Unit))
+				return
+			}
 			f = g
 		}
 	}
@@ -221,10 +228,27 @@ func (d *Decoder) value(station string, key []byte, v *fastjson.Value, flags, un
 	d.values = append(d.values, ingest.Value{Param: p.Name, V: f, Flag: flag, PID: pid})
 }
 
+// linearKeys is the largest object whose keys duplicateKey compares pair by
+// pair: faster than sorting for the few keys of a normal reading, quadratic
+// for the thousands a hostile payload can hold.
+const linearKeys = 32
+
 // duplicateKey returns a key that appears twice in o, or "".
 func (d *Decoder) duplicateKey(o *fastjson.Object) string {
 	d.seen = d.seen[:0]
 	dup := ""
+	if o.Len() > linearKeys {
+		o.Visit(func(key []byte, _ *fastjson.Value) { d.seen = append(d.seen, key) })
+		slices.SortFunc(d.seen, bytes.Compare)
+		for i := 1; i < len(d.seen); i++ {
+			if bytes.Equal(d.seen[i-1], d.seen[i]) {
+				dup = string(d.seen[i])
+				break
+			}
+		}
+		d.seen = d.seen[:0]
+		return dup
+	}
 	o.Visit(func(key []byte, _ *fastjson.Value) {
 		if dup != "" {
 			return

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,120 @@ func TestJSONTooManyReadings(t *testing.T) {
 
 func BenchmarkDecodeJSON(b *testing.B) {
 	payload := []byte(`{"station":"zz-air-0042","time":"2026-11-28T09:00:00.165456789Z","values":{"pm25":42.4,"pm10":65.2,"so2":8.4,"no2":35.2,"co":0.8,"o3":96.2}}`)
+	var d Decoder
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := d.JSON(payload); len(res.Readings) != 1 {
+			b.Fatal(res.Rejects)
+		}
+	}
+}
+
+// TestJSONRefusesNonFiniteConversions: a finite value that overflows when
+// converted to the canonical unit is refused like an infinite one.
+func TestJSONRefusesNonFiniteConversions(t *testing.T) {
+	const ok = `"station":"a","time":"2026-11-28T01:00:00Z"`
+	tests := []struct {
+		name    string
+		payload string
+		kept    []string // params accepted
+		refused []string // params refused as not finite
+	}{
+		{"g/l overflows mg/L", `{` + ok + `,"values":{"do":1.7e308,"ph":7},"units":{"do":"g/l"}}`, []string{"ph"}, []string{"do"}},
+		{"negative overflow", `{` + ok + `,"values":{"nh3n":-1e308},"units":{"nh3n":"g/L"}}`, nil, []string{"nh3n"}},
+		{"large value that still converts", `{` + ok + `,"values":{"do":1e305},"units":{"do":"g/l"}}`, []string{"do"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d Decoder
+			res := d.JSON([]byte(tt.payload))
+			var kept, refused []string
+			for _, r := range res.Readings {
+				for _, v := range r.Values {
+					kept = append(kept, v.Param)
+				}
+			}
+			for _, rj := range res.Rejects {
+				if rj.Reason != ingest.ReasonNotFinite || !strings.Contains(rj.Detail, "g/l") && !strings.Contains(rj.Detail, "g/L") {
+					t.Errorf("reject %v, want %s saying which unit overflowed", rj, ingest.ReasonNotFinite)
+				}
+				refused = append(refused, rj.Param)
+			}
+			if strings.Join(kept, ",") != strings.Join(tt.kept, ",") || strings.Join(refused, ",") != strings.Join(tt.refused, ",") {
+				t.Errorf("kept %v refused %v, want kept %v refused %v", kept, refused, tt.kept, tt.refused)
+			}
+		})
+	}
+}
+
+// manyKeys returns `"k0":0,"k1":0,…` for n keys, then `,"k<dup>":1` when
+// dup >= 0.
+func manyKeys(n, dup int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":0`, i)
+	}
+	if dup >= 0 {
+		fmt.Fprintf(&b, `,"k%d":1`, dup)
+	}
+	return b.String()
+}
+
+// TestJSONManyKeys: duplicate keys are found on either side of the size
+// where the check changes method, and an object of 2^17 keys is checked in
+// linear-logarithmic time: comparing every key with every earlier one takes
+// over ten minutes for it under -race (half a minute without), which times
+// out the package's test run.
+func TestJSONManyKeys(t *testing.T) {
+	const ok = `"station":"a","time":"2026-11-28T01:00:00Z"`
+	const huge = 1 << 17
+	tests := []struct {
+		name    string
+		payload string
+		reason  ingest.Reason // of the one reject; "" when accepted
+		detail  string
+	}{
+		{"31 top-level keys", `{` + ok + `,"values":{"pm25":1},` + manyKeys(28, -1) + `}`, "", ""},
+		{"32 top-level keys, one twice", `{` + ok + `,"values":{"pm25":1},` + manyKeys(28, 27) + `}`, ingest.ReasonDuplicateKey, `"k27"`},
+		{"33 top-level keys, one twice", `{` + ok + `,"values":{"pm25":1},` + manyKeys(29, 0) + `}`, ingest.ReasonDuplicateKey, `"k0"`},
+		{"40 top-level keys", `{` + ok + `,"values":{"pm25":1},` + manyKeys(37, -1) + `}`, "", ""},
+		{"2^17 top-level keys", `{` + ok + `,"values":{"pm25":1},` + manyKeys(huge, -1) + `}`, "", ""},
+		{"2^17 top-level keys, the first twice", `{` + ok + `,"values":{"pm25":1},` + manyKeys(huge, 0) + `}`, ingest.ReasonDuplicateKey, `"k0"`},
+		{"2^17 top-level keys, station twice", `{` + ok + `,"values":{"pm25":1},` + manyKeys(huge, -1) + `,"station":"b"}`, ingest.ReasonDuplicateKey, `"station"`},
+		{"2^17 values keys, the last twice", `{` + ok + `,"values":{` + manyKeys(huge, huge-1) + `}}`, ingest.ReasonDuplicateKey, `values key "k131071"`},
+		{"2^17 flags keys, one twice", `{` + ok + `,"values":{"pm25":1},"flags":{` + manyKeys(huge, 4242) + `}}`, ingest.ReasonDuplicateKey, `flags key "k4242"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d Decoder
+			res := d.JSON([]byte(tt.payload))
+			if tt.reason == "" {
+				if len(res.Rejects) != 0 || len(res.Readings) != 1 {
+					t.Fatalf("readings %d, rejects %v", len(res.Readings), res.Rejects)
+				}
+				return
+			}
+			if len(res.Rejects) != 1 || res.Rejects[0].Reason != tt.reason || !strings.Contains(res.Rejects[0].Detail, tt.detail) {
+				t.Fatalf("rejects %v, want one %s mentioning %s", res.Rejects, tt.reason, tt.detail)
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeJSONManyKeys is a 256 KiB object (the default
+// max_payload_bytes) of about 24,000 keys: milliseconds, not the second that
+// comparing every pair of keys took.
+func BenchmarkDecodeJSONManyKeys(b *testing.B) {
+	var s strings.Builder
+	s.WriteString(`{"station":"a","time":"2026-11-28T01:00:00Z","values":{"pm25":1}`)
+	for i := 0; s.Len() < 250<<10; i++ {
+		fmt.Fprintf(&s, `,"k%d":0`, i)
+	}
+	s.WriteString(`}`)
+	payload := []byte(s.String())
 	var d Decoder
 	b.ReportAllocs()
 	for b.Loop() {

@@ -43,7 +43,7 @@ const (
 	ReasonUnsupportedFactor = "hj212_unsupported_factor" // known code, but envpipe has no parameter for it
 	ReasonUnknownField      = "hj212_unknown_field"      // CP key that is neither DataTime nor factor-suffix
 	ReasonMissingValue      = "hj212_missing_value"      // factor without the -Rtd/-Avg the CN calls for
-	ReasonBadValue          = "hj212_bad_value"          // value that is not a finite decimal number
+	ReasonBadValue          = "hj212_bad_value"          // value that is not a finite decimal number, in its unit or the canonical one
 	ReasonUnknownFlag       = "hj212_unknown_flag"       // -Flag outside N F M S D C T B
 	ReasonBadUnit           = "hj212_bad_unit"           // unit override that cannot be converted
 	ReasonDuplicate         = "hj212_duplicate"          // second value for the same parameter and time

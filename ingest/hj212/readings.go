@@ -110,6 +110,19 @@ type factorFields struct {
 type dataGroup struct {
 	t       time.Time
 	factors []factorFields
+	index   map[string]int // code → position in factors, once there are more than linearLookup
+}
+
+// linearLookup is the most entries (factors in a group, DataTime groups in a
+// frame) searched one by one: faster than a map for the dozen factors of a
+// normal upload, quadratic for the many thousands a reassembled message can
+// hold.
+const linearLookup = 32
+
+// timeKey identifies an instant as time.Time.Equal does, for a map.
+type timeKey struct {
+	sec  int64
+	nsec int
 }
 
 // readings is Readings with the parameter catalogue passed in, so that tests
@@ -124,6 +137,7 @@ func (f *Frame) readings(station string, units map[string]string, loc *time.Loca
 	}
 	b := Batch{Period: period}
 	var groups []dataGroup
+	var byTime map[timeKey]int // group by time, once there are more than linearLookup
 	cur := -1
 	for _, it := range f.CP {
 		for _, fl := range it {
@@ -133,14 +147,36 @@ func (f *Frame) readings(station string, units map[string]string, loc *time.Loca
 					return Batch{}, err
 				}
 				cur = -1
-				for i := range groups {
-					if groups[i].t.Equal(t) {
+				tk := timeKey{t.Unix(), t.Nanosecond()}
+				if byTime != nil {
+					if i, ok := byTime[tk]; ok {
 						cur = i
+					}
+				} else {
+					for i := range groups {
+						if groups[i].t.Equal(t) {
+							cur = i
+						}
 					}
 				}
 				if cur < 0 {
-					groups = append(groups, dataGroup{t: t, factors: make([]factorFields, 0, len(f.CP))})
+					g := dataGroup{t: t}
+					if len(groups) == 0 {
+						// Most uploads have one group: size it once. Later
+						// groups grow as needed, or a CP of n items with n
+						// DataTimes would take n² memory.
+						g.factors = make([]factorFields, 0, len(f.CP))
+					}
+					groups = append(groups, g)
 					cur = len(groups) - 1
+					if byTime == nil && len(groups) > linearLookup {
+						byTime = make(map[timeKey]int, 2*len(groups))
+						for i := range groups {
+							byTime[timeKey{groups[i].t.Unix(), groups[i].t.Nanosecond()}] = i
+						}
+					} else if byTime != nil {
+						byTime[tk] = cur
+					}
 				}
 				continue
 			}
@@ -201,9 +237,23 @@ func (f *Frame) readings(station string, units map[string]string, loc *time.Loca
 }
 
 func (g *dataGroup) factor(code string) *factorFields {
-	for i := range g.factors {
-		if g.factors[i].code == code {
+	if g.index != nil {
+		if i, ok := g.index[code]; ok {
 			return &g.factors[i]
+		}
+		g.index[code] = len(g.factors)
+	} else {
+		for i := range g.factors {
+			if g.factors[i].code == code {
+				return &g.factors[i]
+			}
+		}
+		if len(g.factors) == linearLookup {
+			g.index = make(map[string]int, 4*linearLookup)
+			for i := range g.factors {
+				g.index[g.factors[i].code] = i
+			}
+			g.index[code] = len(g.factors)
 		}
 	}
 	g.factors = append(g.factors, factorFields{code: code})
@@ -245,6 +295,11 @@ func convert(ff factorFields, units map[string]string, params map[string]ingest.
 	v, err := ConvertUnit(x, from, param.Unit)
 	if err != nil {
 		return ingest.Value{}, &Problem{Reason: ReasonBadUnit, Detail: err.Error()}
+	}
+	// parseDecimal refused non-finite input, but scaling can still overflow.
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return ingest.Value{}, &Problem{Reason: ReasonBadValue,
+			Detail: fmt.Sprintf("value %q %s is not finite in %s", ff.value, from, param.Unit)}
 	}
 	pid, _, _ := ingest.LookupParam(fac.Param)
 	return ingest.Value{Param: fac.Param, V: v, Flag: flag, PID: pid}, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -338,6 +339,140 @@ func TestCheckUnits(t *testing.T) {
 
 func BenchmarkReadings(b *testing.B) {
 	f := mustParse(b, frameByName(b, "TV2"), ParseOptions{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Readings("st", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadingsRefuseNonFiniteConversions: a finite value that overflows when
+// converted to the canonical unit is a bad value, not an infinite reading.
+func TestReadingsRefuseNonFiniteConversions(t *testing.T) {
+	const dt = "DataTime=20260301080000;"
+	tests := []struct {
+		name     string
+		cp       string
+		units    map[string]string
+		readings []string
+		problem  string // key:reason of the one problem
+	}{
+		{name: "pressure in kPa overflows hPa", cp: dt + "a01006-Rtd=1e308,a01006-Flag=N;a34004-Rtd=38",
+			readings: []string{"st 2026-03-01T08:00:00+08:00 pm25=38/N"}, problem: "a01006:" + ReasonBadValue},
+		{name: "negative overflow", cp: dt + "a01006-Rtd=-1e308",
+			problem: "a01006:" + ReasonBadValue},
+		{name: "station unit override overflows", cp: dt + "w01014-Rtd=1e306",
+			units: map[string]string{"w01014": "mS/cm"}, problem: "w01014:" + ReasonBadValue},
+		{name: "largest value that still converts", cp: dt + "a01006-Rtd=1e307",
+			readings: []string{"st 2026-03-01T08:00:00+08:00 pressure=1e+308/N"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustParse(t, build("QN=1;ST=22;CN=2011;MN=X;Flag=4;CP=&&"+tt.cp+"&&"), ParseOptions{})
+			b, err := f.Readings("st", tt.units, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var problems []string
+			if tt.problem != "" {
+				problems = []string{tt.problem}
+			}
+			checkBatch(t, b, PeriodRealtime, tt.readings, problems)
+			for _, p := range b.Problems {
+				if !strings.Contains(p.Detail, "not finite") {
+					t.Errorf("detail %q does not say the converted value is not finite", p.Detail)
+				}
+			}
+		})
+	}
+}
+
+// TestReadingsManyFields: a reassembled message can hold megabytes of CP.
+// Fields of one factor are found however many others lie between them, in
+// linear time (2^17 factors took minutes when each was looked for among all
+// the earlier ones, which times out the package's test run), and memory
+// stays linear in the number of DataTime groups.
+func TestReadingsManyFields(t *testing.T) {
+	const huge = 1 << 17
+	dt := Item{{Key: "DataTime", Value: "20260301080000"}}
+	unknown := func(cp CP, n int) CP {
+		for i := range n {
+			cp = append(cp, Item{{Key: fmt.Sprintf("x%06d-Rtd", i), Value: "1"}})
+		}
+		return cp
+	}
+	// groups returns n DataTime groups a minute apart, each with one value.
+	groups := func(n int) CP {
+		var cp CP
+		t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, CST)
+		for i := range n {
+			cp = append(cp, Item{{Key: "DataTime", Value: FormatDataTime(t0.Add(time.Duration(i)*time.Minute), nil)}},
+				Item{{Key: "a34004-Rtd", Value: "1"}})
+		}
+		return cp
+	}
+	tests := []struct {
+		name     string
+		cp       CP
+		readings int
+		problems map[string]int // reason → count
+		first    string         // summary of the first reading; "" to skip
+		maxAlloc uint64         // bytes Readings may allocate; 0 for no bound
+	}{
+		{name: "2^17 unknown factors", cp: unknown(CP{dt}, huge),
+			problems: map[string]int{ReasonUnknownFactor: huge}},
+		{name: "one factor's fields far apart, and a duplicate",
+			cp: append(unknown(CP{dt, {{Key: "a34002-Flag", Value: "D"}}, {{Key: "a34004-Rtd", Value: "1"}}}, huge),
+				Item{{Key: "a34002-Rtd", Value: "3"}}, Item{{Key: "a34004-Rtd", Value: "2"}}),
+			readings: 1, problems: map[string]int{ReasonUnknownFactor: huge, ReasonDuplicate: 1},
+			first: "st 2026-03-01T08:00:00+08:00 pm10=3/D"},
+		{name: "2^17 DataTime groups", cp: groups(huge), readings: huge,
+			first: "st 2026-03-01T08:00:00+08:00 pm25=1/N"},
+		{name: "a DataTime repeated after many groups merges",
+			cp:       append(groups(40), Item{{Key: "DataTime", Value: "20260301080000"}}, Item{{Key: "a34002-Rtd", Value: "2"}}),
+			readings: 40, first: "st 2026-03-01T08:00:00+08:00 pm25=1/N pm10=2/N"},
+		{name: "1024 DataTime groups allocate little", cp: groups(1024), readings: 1024, maxAlloc: 4 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Frame{CN: CNRealtime, CP: tt.cp}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b, err := f.Readings("st", nil, nil)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Readings) != tt.readings {
+				t.Errorf("%d readings, want %d", len(b.Readings), tt.readings)
+			}
+			got := map[string]int{}
+			for _, p := range b.Problems {
+				got[p.Reason]++
+			}
+			if !maps.Equal(got, tt.problems) && (len(got) > 0 || len(tt.problems) > 0) {
+				t.Errorf("problems %v, want %v", got, tt.problems)
+			}
+			if rs, _ := summary(b); tt.first != "" && len(rs) > 0 && rs[0] != tt.first {
+				t.Errorf("first reading %s, want %s", rs[0], tt.first)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; tt.maxAlloc > 0 && alloc > tt.maxAlloc {
+				t.Errorf("allocated %d bytes, want at most %d", alloc, tt.maxAlloc)
+			}
+		})
+	}
+}
+
+// BenchmarkReadingsManyFactors is one DataTime group of 40,000 factors, as a
+// reassembled message can hold: milliseconds, not the 5 s that searching
+// every earlier factor took.
+func BenchmarkReadingsManyFactors(b *testing.B) {
+	cp := CP{{{Key: "DataTime", Value: "20260301080000"}}}
+	for i := range 40000 {
+		cp = append(cp, Item{{Key: fmt.Sprintf("x%05d-Rtd", i), Value: "1"}})
+	}
+	f := &Frame{CN: CNRealtime, CP: cp}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.Readings("st", nil, nil); err != nil {

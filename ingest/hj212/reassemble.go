@@ -3,6 +3,7 @@ package hj212
 import (
 	"container/list"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -18,7 +19,7 @@ const (
 // ReassemblerConfig bounds what a Reassembler holds.
 type ReassemblerConfig struct {
 	MaxPending int           // split messages held at once; 0 means DefaultMaxPending
-	MaxAge     time.Duration // time from a message's first packet to its last; 0 means DefaultMaxAge
+	MaxAge     time.Duration // time from a message's first packet to its last, and how long a completed one is remembered; 0 means DefaultMaxAge
 	MaxBytes   int           // data-segment bytes of held packets; 0 means DefaultMaxBytes
 }
 
@@ -27,11 +28,19 @@ type ReassemblerConfig struct {
 // Packets belong together when they share MN, ST, CN and PNUM. Not QN: in
 // the standard's own examples (HJ 212-2017 Appendix C, standards.md §4.3)
 // every packet has its own QN. Not DataTime: nothing obliges a packet to
-// carry one, and a history upload may put different hours in one message. A device sends the
-// packets of one message in a row, so a packet number that arrives a second
-// time with different data means a new message has started; the old one is
-// dropped as incomplete. The same packet arriving again unchanged (a
-// retransmission) simply replaces its copy.
+// carry one, and a history upload may put different hours in one message.
+//
+// A device sends the packets of one message in a row, 1..PNUM, and sends a
+// packet again when its 9014 does not come back. So:
+//   - a retransmission is ignored: a packet with the CP of the one held
+//     under its PNO, or with the QN and CP of that packet of the last
+//     message completed under its key (remembered for MaxAge);
+//   - any other packet whose PNO is at or below the highest PNO held starts
+//     a new message, and the one held is dropped as incomplete.
+//
+// Without the memory of completed messages, a resent last packet would
+// start a message that the next message's first packet completes, and
+// every later message would be joined with its neighbour's packets.
 //
 // It is safe for concurrent use: one Reassembler can serve every
 // connection. Time is passed in, so tests need no clock.
@@ -42,6 +51,22 @@ type Reassembler struct {
 	pending map[splitKey]*partial
 	order   *list.List // *partial, oldest first
 	bytes   int
+
+	// The last message completed under each key, to recognise its resends.
+	seed     maphash.Seed
+	done     map[splitKey]*completed
+	doneList *list.List // *completed, oldest first
+	doneSums int        // packet sums held in done, bounded like the packets held
+}
+
+// completed is what is remembered of a joined message: a sum of each
+// packet's QN and CP, by PNO-1. Sums, not copies, so that remembering costs
+// 8 bytes a packet.
+type completed struct {
+	key  splitKey
+	at   time.Time
+	sums []uint64
+	elem *list.Element
 }
 
 type splitKey struct {
@@ -53,6 +78,7 @@ type partial struct {
 	key   splitKey
 	first time.Time
 	parts []*Frame // in arrival order; at most one per PNO
+	maxNO int      // highest PNO in parts
 	size  int
 	elem  *list.Element
 }
@@ -75,14 +101,16 @@ func NewReassembler(cfg ReassemblerConfig) *Reassembler {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
-	return &Reassembler{cfg: cfg, pending: make(map[splitKey]*partial), order: list.New()}
+	return &Reassembler{cfg: cfg, pending: make(map[splitKey]*partial), order: list.New(),
+		seed: maphash.MakeSeed(), done: make(map[splitKey]*completed), doneList: list.New()}
 }
 
 // Add takes one frame. A frame that is not split comes straight back. A
 // packet of a split message is held until every packet 1..PNUM is in; the
 // call that completes it returns the joined frame: the first packet's header
 // with the D bit, PNUM and PNO cleared, and the packets' CP items in PNO
-// order (Readings merges the DataTime groups they repeat).
+// order (Readings merges the DataTime groups they repeat). A resent packet
+// returns nothing, whether its message is held or already joined.
 //
 // Add also returns the messages it gave up on to stay within bounds or
 // because they grew older than MaxAge (call Expire on a timer as well, so
@@ -106,16 +134,21 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 	key := splitKey{f.MN, f.ST, f.CN, f.PNUM}
 	p := r.pending[key]
 	if p != nil {
-		if i := slices.IndexFunc(p.parts, func(q *Frame) bool { return q.PNO == f.PNO }); i >= 0 {
-			if p.parts[i].CP.String() == f.CP.String() {
-				r.bytes += size - p.parts[i].segmentSize()
-				p.size += size - p.parts[i].segmentSize()
-				p.parts[i] = f
-				return nil, dropped, nil
-			}
-			dropped = append(dropped, r.removeLocked(p, ReasonSplitIncomplete))
-			p = nil
+		// Within a message the CP alone decides: a device that gives a
+		// resend a new QN still sends the same data.
+		if i := slices.IndexFunc(p.parts, func(q *Frame) bool { return q.PNO == f.PNO }); i >= 0 &&
+			p.parts[i].CP.String() == f.CP.String() {
+			return nil, dropped, nil
 		}
+	}
+	// Across messages the QN must match too: the next message may repeat a
+	// packet's values (a stuck sensor), never its QN.
+	if c := r.done[key]; c != nil && c.sums[f.PNO-1] == r.sum(f) {
+		return nil, dropped, nil
+	}
+	if p != nil && f.PNO <= p.maxNO {
+		dropped = append(dropped, r.removeLocked(p, ReasonSplitIncomplete))
+		p = nil
 	}
 	if p == nil {
 		for len(r.pending) >= r.cfg.MaxPending {
@@ -141,17 +174,55 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 		dropped = append(dropped, r.removeLocked(oldest, ReasonSplitEvicted))
 	}
 	p.parts = append(p.parts, f)
+	p.maxNO = max(p.maxNO, f.PNO)
 	p.size += size
 	r.bytes += size
 	if len(p.parts) < f.PNUM {
 		return nil, dropped, nil
 	}
 	r.removeLocked(p, "")
+	r.rememberLocked(key, p.parts, now)
 	return join(p.parts), dropped, nil
 }
 
+// sum identifies a packet's content for recognising its resends.
+func (r *Reassembler) sum(f *Frame) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	h.WriteString(f.QN)
+	h.WriteByte(0) // so that QN and CP cannot run into each other
+	h.Write(f.CP.appendTo(nil))
+	return h.Sum64()
+}
+
+// rememberLocked records a completed message (parts sorted by PNO), in place
+// of the previous one under its key. At most MaxPending messages, and no more
+// sums than MaxBytes/64 (the fewest bytes a held packet counts for), are
+// kept: the oldest are forgotten first.
+func (r *Reassembler) rememberLocked(key splitKey, parts []*Frame, now time.Time) {
+	if old := r.done[key]; old != nil {
+		r.forgetLocked(old)
+	}
+	c := &completed{key: key, at: now, sums: make([]uint64, len(parts))}
+	for i, f := range parts {
+		c.sums[i] = r.sum(f)
+	}
+	c.elem = r.doneList.PushBack(c)
+	r.done[key] = c
+	r.doneSums += len(c.sums)
+	for len(r.done) > r.cfg.MaxPending || r.doneSums > r.cfg.MaxBytes/64 {
+		r.forgetLocked(r.doneList.Front().Value.(*completed))
+	}
+}
+
+func (r *Reassembler) forgetLocked(c *completed) {
+	r.doneList.Remove(c.elem)
+	delete(r.done, c.key)
+	r.doneSums -= len(c.sums)
+}
+
 // Expire drops the messages whose first packet arrived more than MaxAge
-// before now.
+// before now, and forgets the completed ones older than that.
 func (r *Reassembler) Expire(now time.Time) []Dropped {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -173,6 +244,13 @@ func (r *Reassembler) expireLocked(now time.Time) []Dropped {
 			break
 		}
 		dropped = append(dropped, r.removeLocked(p, ReasonSplitExpired))
+	}
+	for e := r.doneList.Front(); e != nil; e = r.doneList.Front() {
+		c := e.Value.(*completed)
+		if now.Sub(c.at) <= r.cfg.MaxAge {
+			break
+		}
+		r.forgetLocked(c)
 	}
 	return dropped
 }

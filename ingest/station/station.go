@@ -6,14 +6,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/hj212"
 )
 
 // Station is one monitoring station or water section.
@@ -227,6 +230,13 @@ func New(list []*Station) (*Registry, []error) {
 				bad(i, "hj212_mn", "%q is not a valid MN", s.HJ212MN)
 			} else if o := r.byMN[s.HJ212MN]; o != nil {
 				bad(i, "hj212_mn", "%q is already used by %s", s.HJ212MN, o.ID)
+			}
+		}
+		// A mistyped code or unit would otherwise only show as values
+		// dropped at run time. One key at a time, to report every one.
+		for _, code := range slices.Sorted(maps.Keys(s.HJ212Units)) {
+			if err := hj212.CheckUnits(map[string]string{code: s.HJ212Units[code]}); err != nil {
+				errs = append(errs, fmt.Errorf("stations[%d].hj212_units.%s: station %q: %w", i, code, s.ID, err))
 			}
 		}
 		if s.ID != "" && r.byID[s.ID] == nil {

@@ -85,3 +85,49 @@ func TestRangesGenerateNumberedStations(t *testing.T) {
 		}
 	}
 }
+
+// TestParseChecksHJ212Units: a mistyped factor code or unit in hj212_units is
+// a load error naming the station and the key, not values dropped later.
+func TestParseChecksHJ212Units(t *testing.T) {
+	tests := []struct {
+		name  string
+		units string
+		want  []string // what the errors must mention; nil when the file is fine
+	}{
+		{"known codes and units", `{a21005: "µg/m³", a34004: "mg/m3", a01006: "hPa"}`, nil},
+		{"factor known but not yet a parameter", `{w20119: "mg/L"}`, nil},
+		{"letter O for zero in the code", `{a21O05: "µg/m³"}`,
+			[]string{`stations[0].hj212_units.a21O05: station "a":`, "unknown factor code"}},
+		{"unknown unit", `{a34004: "furlongs"}`,
+			[]string{`stations[0].hj212_units.a34004: station "a":`, `"furlongs"`}},
+		{"unit of another dimension", `{a34004: "mg/L"}`,
+			[]string{`stations[0].hj212_units.a34004: station "a":`, "cannot convert"}},
+		{"every bad key reported", `{a21O05: "µg/m³", a34004: "furlongs"}`,
+			[]string{"hj212_units.a21O05", "hj212_units.a34004"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "stations:\n  - {id: a, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M1, hj212_units: " + tt.units + "}\n" +
+				"  - {id: b, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M2}\n"
+			_, errs := Parse([]byte(src))
+			all := ""
+			for _, e := range errs {
+				all += e.Error() + "\n"
+			}
+			if tt.want == nil {
+				if len(errs) > 0 {
+					t.Fatalf("unexpected errors:\n%s", all)
+				}
+				return
+			}
+			if len(errs) == 0 {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("errors do not mention %s:\n%s", w, all)
+				}
+			}
+		})
+	}
+}

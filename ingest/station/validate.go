@@ -2,6 +2,7 @@ package station
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -128,6 +129,11 @@ func (v *Validator) Check(r *ingest.Reading, topicStation string, rejects []inge
 		case !known || p.Kind != st.Kind:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonWrongKind, Station: r.Station, Param: val.Param,
 				Detail: fmt.Sprintf("%s is not measured at %s stations", val.Param, st.Kind)})
+		case math.IsNaN(val.V) || math.IsInf(val.V, 0):
+			// NaN passes both bound checks below; decoders refuse it, but
+			// Check must not rely on every source doing so.
+			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonNotFinite, Station: r.Station, Param: val.Param,
+				Detail: fmt.Sprintf("%v is not a finite number", val.V)})
 		case val.V < p.Min:
 			rejects = append(rejects, ingest.Reject{Reason: ingest.ReasonBelowMin, Station: r.Station, Param: val.Param,
 				Detail: fmt.Sprintf("%v is below %v %s", val.V, p.Min, p.Unit)})
