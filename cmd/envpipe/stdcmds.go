@@ -187,6 +187,11 @@ func stdParseFloat(name, s string) (float64, error) {
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("%s: %q is not a number", name, s)
 	}
+	// Every input (concentrations, pH, counts) is 0 or more: a negative
+	// one is a typo, not something to classify.
+	if v < 0 {
+		return 0, fmt.Errorf("%s: %q is negative", name, s)
+	}
 	return v, nil
 }
 
