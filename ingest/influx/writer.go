@@ -303,10 +303,14 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 					// A partial batch waits for its flush time unless the
 					// WAL now holds a full one: read again only then,
 					// not at every group commit.
-					if firstSeen.IsZero() || w.fullBatchAt(pos) {
+					if firstSeen.IsZero() {
 						break waiting
 					}
-					if w.pendingAt(pos) >= idleFlushMinBytes {
+					pending := w.pendingAt(pos)
+					if pending >= int64(w.cfg.BatchMaxBytes*3/4) {
+						break waiting
+					}
+					if pending >= idleFlushMinBytes {
 						idle.Reset(idleFlushGap)
 					}
 				case <-timer.C:
@@ -370,15 +374,10 @@ const (
 	idleFlushMinBytes = 64 << 10
 )
 
-// fullBatchAt reports whether the WAL's durable records after pos may
-// fill a batch (record headers make it an overestimate; Read decides).
-func (w *Writer) fullBatchAt(pos wal.Position) bool {
-	h := w.log.Head()
-	return h.Segment != pos.Segment || h.Offset-pos.Offset >= int64(w.cfg.BatchMaxBytes*3/4)
-}
-
 // pendingAt is the size of the WAL's durable records after pos in pos's
-// segment, record headers included.
+// segment, record headers included (an overestimate of a batch; Read
+// decides), or MaxInt64 once a later segment has begun: a partial batch
+// is written when this may fill one.
 func (w *Writer) pendingAt(pos wal.Position) int64 {
 	h := w.log.Head()
 	if h.Segment != pos.Segment {
