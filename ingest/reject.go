@@ -29,10 +29,20 @@ const (
 	ReasonBadTopic         Reason = "bad_topic"
 	// HJ 212 (frames over MQTT or TCP)
 	ReasonHJ212Frame    Reason = "hj212_bad_frame"
-	ReasonHJ212NotData  Reason = "hj212_not_data" // a frame that carries no readings (e.g. a 9014 sent to envpipe)
+	ReasonHJ212NotData  Reason = "hj212_not_data" // a command that is not an upload (e.g. a 9014 sent to envpipe)
 	ReasonHJ212CRC      Reason = "hj212_bad_crc"
 	ReasonHJ212Password Reason = "hj212_bad_password"
 	ReasonHJ212Factor   Reason = "hj212_unknown_factor"
+	// A factor code HJ 212 defines that envpipe has no parameter for (NOx,
+	// volatile phenol, the GB 3838 metals): counted, not dead-lettered,
+	// since a station that measures it sends it in every frame.
+	ReasonHJ212Unsupported Reason = "hj212_unsupported_factor"
+	// Packets of a split message given up on (dead-lettered one by one,
+	// re-encoded): not complete within the reassembly age, pushed out by
+	// the reassembly bounds, or followed by a new message.
+	ReasonHJ212SplitExpired    Reason = "hj212_split_expired"
+	ReasonHJ212SplitEvicted    Reason = "hj212_split_evicted"
+	ReasonHJ212SplitIncomplete Reason = "hj212_split_incomplete"
 )
 
 // Reasons lists every reason, to pre-initialise metrics at zero.
@@ -43,7 +53,14 @@ var Reasons = []Reason{
 	ReasonUnknownParam, ReasonWrongKind, ReasonNotNumeric, ReasonNotFinite, ReasonBelowMin,
 	ReasonAboveMax, ReasonBadFlag, ReasonBadUnit, ReasonBadTopic,
 	ReasonHJ212Frame, ReasonHJ212NotData, ReasonHJ212CRC, ReasonHJ212Password, ReasonHJ212Factor,
+	ReasonHJ212Unsupported, ReasonHJ212SplitExpired, ReasonHJ212SplitEvicted, ReasonHJ212SplitIncomplete,
 }
+
+// DeadLettered reports whether refusals for r are written to the dead-letter
+// file as well as counted. Only ReasonHJ212Unsupported is not: it refuses
+// valid data envpipe has no place for, on every frame of a station, and the
+// dead letters would bury the refusals an operator must act on.
+func (r Reason) DeadLettered() bool { return r != ReasonHJ212Unsupported }
 
 // Reject is one refusal: of a whole message (Station and Param empty), of
 // one reading (Param empty) or of one value.

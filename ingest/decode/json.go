@@ -21,6 +21,17 @@ const DefaultMaxReadings = 1000
 type Result struct {
 	Readings []ingest.Reading
 	Rejects  []ingest.Reject
+	// Dropped is earlier input the decoder gave up on while decoding this
+	// payload (the packets of an HJ 212 split message that never completed,
+	// each acknowledged when it came): the pipeline counts and dead-letters
+	// each with its own payload.
+	Dropped []Dropped
+}
+
+// Dropped is one earlier payload given up on, and why.
+type Dropped struct {
+	Reject  ingest.Reject
+	Payload []byte
 }
 
 // Decoder decodes JSON payloads. The zero value is ready to use.
@@ -265,6 +276,13 @@ func (d *Decoder) duplicateKey(o *fastjson.Object) string {
 	return dup
 }
 
+// Integer times in [unixSecondsMin, unixSecondsMax) are Unix seconds from
+// 2001 to 2286 sent where milliseconds belong.
+const (
+	unixSecondsMin = 1_000_000_000
+	unixSecondsMax = 10_000_000_000
+)
+
 // parseTime accepts RFC 3339 (any offset) or integer Unix milliseconds.
 func parseTime(v *fastjson.Value) (time.Time, ingest.Reason, string) {
 	if v == nil {
@@ -282,6 +300,12 @@ func parseTime(v *fastjson.Value) (time.Time, ingest.Reason, string) {
 		ms, err := v.Int64()
 		if err != nil {
 			return time.Time{}, ingest.ReasonBadTime, "time is not an integer of Unix milliseconds"
+		}
+		if ms >= unixSecondsMin && ms < unixSecondsMax {
+			// As milliseconds a date in early 1970, which the validator
+			// would refuse as too old without saying why.
+			return time.Time{}, ingest.ReasonTimeTooOld, fmt.Sprintf("time %d is %s as Unix milliseconds: looks like Unix seconds; time must be RFC 3339 or Unix milliseconds",
+				ms, time.UnixMilli(ms).UTC().Format(time.RFC3339))
 		}
 		return time.UnixMilli(ms), "", ""
 	}

@@ -44,7 +44,7 @@ const (
 	ReasonUnknownField      = "hj212_unknown_field"      // CP key that is neither DataTime nor factor-suffix
 	ReasonMissingValue      = "hj212_missing_value"      // factor without the -Rtd/-Avg the CN calls for
 	ReasonBadValue          = "hj212_bad_value"          // value that is not a finite decimal number, in its unit or the canonical one
-	ReasonUnknownFlag       = "hj212_unknown_flag"       // -Flag outside N F M S D C T B
+	ReasonUnknownFlag       = "hj212_unknown_flag"       // -Flag outside N F M S D C T B: kept raw (a Note), or left out when not one safe character
 	ReasonBadUnit           = "hj212_bad_unit"           // unit override that cannot be converted
 	ReasonDuplicate         = "hj212_duplicate"          // second value for the same parameter and time
 

@@ -132,7 +132,10 @@ type ParseOptions struct {
 
 // Parse decodes one frame: "##", the 4-digit length of the data segment, the
 // data segment, the 4-hex-digit CRC, and an optional CR LF (MQTT payloads and
-// logs often drop it; nothing else may follow the CRC).
+// logs often drop it). Some devices end frames in LF alone, and MQTT
+// payloads may carry trailing blanks or a second CR LF: any run of spaces,
+// tabs, CRs and LFs after the CRC is accepted, since the length field and the
+// fixed-size CRC already say where the frame ends. Nothing else may follow.
 //
 // It is strict where a mistake would corrupt data: the length must match the
 // data segment, the CRC must match (any hex case), and the header and CP must
@@ -155,7 +158,7 @@ func Parse(frame []byte, opts ParseOptions) (*Frame, error) {
 	if len(frame) > maxLen {
 		return nil, frameErr(ErrTooLong, "", fmt.Sprintf("%d bytes, limit %d", len(frame), maxLen))
 	}
-	b := bytes.TrimSuffix(frame, []byte("\r\n"))
+	b := trimEnd(frame)
 	if len(b) < headLen+crcLen || b[0] != '#' || b[1] != '#' {
 		return nil, frameErr(ErrSyntax, "", "not ##, length, data segment, CRC")
 	}
@@ -399,6 +402,12 @@ func validKey(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// trimEnd removes the terminator Parse tolerates after the CRC: CR LF, LF
+// alone, or any run of blanks.
+func trimEnd(frame []byte) []byte {
+	return bytes.TrimRight(frame, " \t\r\n")
 }
 
 // Encode returns the frame on the wire: "##", length, data segment, CRC in

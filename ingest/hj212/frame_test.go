@@ -251,7 +251,6 @@ func TestParseErrors(t *testing.T) {
 		{"length one short", "##" + pad4(len(seg)-1) + good[6:], ParseOptions{}, ReasonBadLength, "", QnRtnRejected},
 		{"length one long", "##" + pad4(len(seg)+1) + good[6:], ParseOptions{}, ReasonBadLength, "", QnRtnRejected},
 		{"garbage after CR LF", good + "\r\nX", ParseOptions{}, ReasonBadLength, "", QnRtnRejected},
-		{"bare LF", good + "\n", ParseOptions{}, ReasonBadLength, "", QnRtnRejected},
 		{"CRC not hex", good[:len(good)-4] + "12G4", ParseOptions{}, ReasonBadCRC, "", QnRtnCRC},
 		{"CRC wrong", good[:len(good)-4] + "0000", ParseOptions{}, ReasonBadCRC, "", QnRtnCRC},
 		{"no CP", build("ST=22;CN=2011;MN=X"), ParseOptions{}, ReasonSyntax, "CP", QnRtnRejected},

@@ -12,16 +12,18 @@ import (
 const minFrame = headLen + crcLen + 2
 
 // Framer cuts a TCP byte stream into frames. A frame runs from "##" to the
-// first CR LF: the data segment cannot hold CR or LF, so the terminator is
-// unambiguous even when the length field is wrong (Parse then reports the
-// bad length rather than the framer silently losing sync). Frames may arrive
-// split across reads or several to a read.
+// first LF, which HJ 212 precedes with CR: the data segment cannot hold CR
+// or LF, so the terminator is unambiguous even when the length field is
+// wrong (Parse then reports the bad length rather than the framer silently
+// losing sync). Devices that end frames in LF alone are cut the same way
+// rather than lost as oversized; Parse decides whether what precedes the LF
+// is a frame. Frames may arrive split across reads or several to a read.
 //
 // It resynchronises on garbage: bytes before "##" are skipped and counted,
-// as is a "##"…CR LF too short to hold a length and a CRC,
+// as is a "##"…LF too short to hold a length and a CRC,
 // and a frame that contains a second "##" but whose length field does not fit
 // is taken to be a truncated frame followed by a whole one, so the bytes
-// before the second "##" are skipped. A frame with no CR LF within the size
+// before the second "##" are skipped. A frame with no LF within the size
 // bound is discarded up to the next "##".
 //
 // A Framer is not safe for concurrent use; use one per connection.
@@ -60,10 +62,9 @@ func (fr *Framer) Stats() FramerStats { return fr.stats }
 
 var (
 	frameStart = []byte("##")
-	frameEnd   = []byte("\r\n")
 )
 
-// Next returns the next frame, "##" to CR LF inclusive. The slice is valid
+// Next returns the next frame, "##" to LF inclusive (CR LF, or LF alone). The slice is valid
 // until the following call. Feed it to Parse.
 //
 // An error wrapping ErrTooLong reports a discarded oversized frame: the
@@ -94,13 +95,13 @@ func (fr *Framer) Next() ([]byte, error) {
 				fr.skip(i)
 				data = data[i:]
 			}
-			if j := bytes.Index(data[:min(len(data), fr.max)], frameEnd); j >= 0 {
-				frame := data[:j+2]
+			if j := bytes.IndexByte(data[:min(len(data), fr.max)], '\n'); j >= 0 {
+				frame := data[:j+1]
 				if k := bytes.Index(frame[2:], frameStart); k >= 0 && !lengthFits(frame) {
 					fr.skip(k + 2)
 					continue
 				}
-				if len(frame) < minFrame {
+				if len(trimEnd(frame)) < headLen+crcLen {
 					fr.skip(len(frame)) // too short to be anything but noise
 					continue
 				}
@@ -112,7 +113,7 @@ func (fr *Framer) Next() ([]byte, error) {
 				fr.stats.Oversized++
 				fr.skip(2) // past this "##"; drop mode finds the next one
 				fr.drop = true
-				return nil, fmt.Errorf("%w: no CR LF within %d bytes of ##", ErrTooLong, fr.max)
+				return nil, fmt.Errorf("%w: no LF within %d bytes of ##", ErrTooLong, fr.max)
 			}
 		}
 		if err := fr.fill(); err != nil {
@@ -141,7 +142,7 @@ func trailingHash(data []byte) int {
 // followed by another.
 func lengthFits(frame []byte) bool {
 	n, ok := parseDigits(frame[2:6], 4)
-	return ok && n+minFrame == len(frame)
+	return ok && n+headLen+crcLen == len(trimEnd(frame))
 }
 
 // fill reads more bytes, making room first. It returns the error to give the

@@ -65,6 +65,9 @@ func TestFramer(t *testing.T) {
 		{"frame without LF is skipped", strings.Replace(a, "\r\n", "\r", 1) + b, 0, []string{b}, int64(len(a) - 1), 0},
 		{"empty stream", "", 0, nil, 0, 0},
 		{"too short to be a frame", "##\r\n##12\r\n" + b, 0, []string{b}, 10, 0},
+		{"frame ending in LF alone", lf(a) + b, 0, []string{lf(a), b}, 0, 0},
+		{"frames ending in LF alone, joined", lf(a) + lf(b) + lf(c), 0, []string{lf(a), lf(b), lf(c)}, 0, 0},
+		{"garbage line ending in LF alone", "noise\n" + lf(a), 0, []string{lf(a)}, 6, 0},
 	}
 	readers := map[string]func(io.Reader) io.Reader{
 		"whole":    func(r io.Reader) io.Reader { return r },
@@ -178,3 +181,6 @@ func BenchmarkFramer(b *testing.B) {
 		}
 	}
 }
+
+// lf turns a frame's CR LF into LF alone, as some devices send it.
+func lf(frame string) string { return strings.TrimSuffix(frame, "\r\n") + "\n" }

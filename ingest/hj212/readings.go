@@ -75,7 +75,10 @@ func (p Problem) String() string {
 type Batch struct {
 	Period   Period
 	Readings []ingest.Reading // one per DataTime, in the CP's order; none empty
-	Problems []Problem
+	Problems []Problem        // values left out
+	// Notes are remarks on values kept: a flag outside HJ 212-2017 Table 8
+	// (ReasonUnknownFlag), stored raw as a non-N flag.
+	Notes []Problem
 }
 
 // Readings converts a data upload (CN 2011, 2051, 2061 or 2031) to readings
@@ -90,8 +93,10 @@ type Batch struct {
 // and so is the reading's time; Batch.Period says which period.
 //
 // A value that cannot be used (unknown or unsupported factor, missing or
-// malformed value, unknown flag, unit that does not convert, duplicate) is
-// left out and reported as a Problem. The whole frame fails with ErrNotData
+// malformed value, flag that is not one character, unit that does not
+// convert, duplicate) is left out and reported as a Problem. A value with a
+// one-character flag outside Table 8 is kept with that flag (not N, so it
+// is stored as flagged) and reported as a Note. The whole frame fails with ErrNotData
 // for another CN and with ErrDataTime when a value has no valid DataTime.
 func (f *Frame) Readings(station string, units map[string]string, loc *time.Location) (Batch, error) {
 	return f.readings(station, units, loc, ingest.Params)
@@ -216,11 +221,15 @@ func (f *Frame) readings(station string, units map[string]string, loc *time.Loca
 	for _, g := range groups {
 		r := ingest.Reading{Station: station, Time: g.t, Values: make([]ingest.Value, 0, len(g.factors))}
 		for _, ff := range g.factors {
-			v, p := convert(ff, units, params)
+			v, p, note := convert(ff, units, params)
 			if p != nil {
 				p.Time, p.Key = g.t, ff.code
 				b.Problems = append(b.Problems, *p)
 				continue
+			}
+			if note != nil {
+				note.Time, note.Key = g.t, ff.code
+				b.Notes = append(b.Notes, *note)
 			}
 			if prev, dup := r.Get(v.Param); dup {
 				b.Problems = append(b.Problems, Problem{g.t, ff.code, ReasonDuplicate,
@@ -260,49 +269,62 @@ func (g *dataGroup) factor(code string) *factorFields {
 	return &g.factors[len(g.factors)-1]
 }
 
-// convert turns one factor's fields into a value, or says why it cannot.
-func convert(ff factorFields, units map[string]string, params map[string]ingest.Param) (ingest.Value, *Problem) {
+// keepableFlag reports whether a -Flag can be stored as it is: one printable
+// ASCII character that needs no escaping in a line-protocol string field.
+func keepableFlag(s string) bool {
+	return len(s) == 1 && s[0] > ' ' && s[0] < 0x7f && s[0] != '"' && s[0] != '\\'
+}
+
+// convert turns one factor's fields into a value, or says why it cannot
+// (problem); note is a remark on a value kept (an unknown flag).
+func convert(ff factorFields, units map[string]string, params map[string]ingest.Param) (v ingest.Value, problem, note *Problem) {
 	fac, ok := factors[ff.code]
 	if !ok {
-		return ingest.Value{}, &Problem{Reason: ReasonUnknownFactor, Detail: "factor code not in the HJ 212 table"}
+		return ingest.Value{}, &Problem{Reason: ReasonUnknownFactor, Detail: "factor code not in the HJ 212 table"}, nil
 	}
 	param, ok := params[fac.Param]
 	if !ok {
 		return ingest.Value{}, &Problem{Reason: ReasonUnsupportedFactor,
-			Detail: fmt.Sprintf("%s has no envpipe parameter (would be %q)", fac.Name, fac.Param)}
+			Detail: fmt.Sprintf("%s has no envpipe parameter (would be %q)", fac.Name, fac.Param)}, nil
 	}
 	switch {
 	case !ff.hasValue:
-		return ingest.Value{}, &Problem{Reason: ReasonMissingValue, Detail: "no value of the kind the CN calls for"}
+		return ingest.Value{}, &Problem{Reason: ReasonMissingValue, Detail: "no value of the kind the CN calls for"}, nil
 	case ff.dupValue || ff.dupFlag:
-		return ingest.Value{}, &Problem{Reason: ReasonDuplicate, Detail: "factor given twice with different values"}
+		return ingest.Value{}, &Problem{Reason: ReasonDuplicate, Detail: "factor given twice with different values"}, nil
 	}
 	x, err := parseDecimal(ff.value)
 	if err != nil {
-		return ingest.Value{}, &Problem{Reason: ReasonBadValue, Detail: fmt.Sprintf("value %q", ff.value)}
+		return ingest.Value{}, &Problem{Reason: ReasonBadValue, Detail: fmt.Sprintf("value %q", ff.value)}, nil
 	}
 	flag := ingest.FlagNormal
 	if ff.hasFlag {
-		if len(ff.flag) != 1 || !ingest.ValidFlag(ingest.Flag(ff.flag[0])) {
-			return ingest.Value{}, &Problem{Reason: ReasonUnknownFlag, Detail: fmt.Sprintf("flag %q", ff.flag)}
+		if !keepableFlag(ff.flag) {
+			return ingest.Value{}, &Problem{Reason: ReasonUnknownFlag, Detail: fmt.Sprintf("flag %q is not one printable character that can be stored", ff.flag)}, nil
 		}
 		flag = ingest.Flag(ff.flag[0])
+		if !ingest.ValidFlag(flag) {
+			// HJ/T 212-2005's P and 0–3, vendor flags (H, L, ], …): not N,
+			// so the value is stored flagged with the raw flag, and kept
+			// out of compliance figures and alerts (standards.md §4.7).
+			note = &Problem{Reason: ReasonUnknownFlag, Detail: fmt.Sprintf("flag %q is not in HJ 212-2017 Table 8; value kept as flagged", ff.flag)}
+		}
 	}
 	from := fac.Unit
 	if u, ok := units[ff.code]; ok {
 		from = u
 	}
-	v, err := ConvertUnit(x, from, param.Unit)
+	cv, err := ConvertUnit(x, from, param.Unit)
 	if err != nil {
-		return ingest.Value{}, &Problem{Reason: ReasonBadUnit, Detail: err.Error()}
+		return ingest.Value{}, &Problem{Reason: ReasonBadUnit, Detail: err.Error()}, nil
 	}
 	// parseDecimal refused non-finite input, but scaling can still overflow.
-	if math.IsInf(v, 0) || math.IsNaN(v) {
+	if math.IsInf(cv, 0) || math.IsNaN(cv) {
 		return ingest.Value{}, &Problem{Reason: ReasonBadValue,
-			Detail: fmt.Sprintf("value %q %s is not finite in %s", ff.value, from, param.Unit)}
+			Detail: fmt.Sprintf("value %q %s is not finite in %s", ff.value, from, param.Unit)}, nil
 	}
 	pid, _, _ := ingest.LookupParam(fac.Param)
-	return ingest.Value{Param: fac.Param, V: v, Flag: flag, PID: pid}, nil
+	return ingest.Value{Param: fac.Param, V: cv, Flag: flag, PID: pid}, nil, note
 }
 
 // parseDecimal accepts a plain decimal number, optionally signed and with an

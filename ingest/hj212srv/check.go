@@ -26,6 +26,9 @@ type verdict struct {
 	station *station.Station // the frame's station, when the checks passed
 	reject  ingest.Reject    // Reason is "" when the checks passed
 	rtn     hj212.QnRtn      // the 9011 answer to a frame that failed
+	// badFrame: the bytes failed the frame check itself (length, CRC,
+	// syntax), so nothing in them can be trusted.
+	badFrame bool
 }
 
 func (v *verdict) ok() bool { return v.reject.Reason == "" }
@@ -45,7 +48,7 @@ func (c *checker) check(payload []byte, topicStation string) verdict {
 		if errors.Is(err, hj212.ErrCRC) {
 			reason = ingest.ReasonHJ212CRC
 		}
-		return verdict{frame: f, reject: ingest.Reject{Reason: reason, Detail: err.Error()}, rtn: hj212.QnRtnFor(err)}
+		return verdict{frame: f, reject: ingest.Reject{Reason: reason, Detail: err.Error()}, rtn: hj212.QnRtnFor(err), badFrame: true}
 	}
 	st, ok := c.reg.LookupMN(f.MN)
 	if !ok {
@@ -102,8 +105,10 @@ func period(p hj212.Period) ingest.Period {
 // envpipe counts it under.
 func problemReason(r string) ingest.Reason {
 	switch r {
-	case hj212.ReasonUnknownFactor, hj212.ReasonUnsupportedFactor, hj212.ReasonUnknownField:
+	case hj212.ReasonUnknownFactor, hj212.ReasonUnknownField:
 		return ingest.ReasonHJ212Factor
+	case hj212.ReasonUnsupportedFactor:
+		return ingest.ReasonHJ212Unsupported
 	case hj212.ReasonMissingValue:
 		return ingest.ReasonNoValues
 	case hj212.ReasonBadValue:

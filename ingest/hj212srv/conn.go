@@ -30,9 +30,10 @@ type conn struct {
 	topic  string // "tcp:<remote>", the Delivery's Topic
 	log    *slog.Logger
 
-	tokens chan struct{} // one per unanswered frame; capacity max_inflight
-	wake   chan struct{} // the writer has work
-	done   chan struct{} // closed by close
+	tokens  chan struct{} // one per unanswered frame; capacity max_inflight
+	wake    chan struct{} // the writer has work
+	drained chan struct{} // the writer returned tokens
+	done    chan struct{} // closed by close
 
 	closeOnce sync.Once
 	reason    string // why it was closed; written once, before done is closed
@@ -57,14 +58,22 @@ const (
 	respRequest = 1 // 9011
 )
 
+// maxInvalidFrames is how many frames in a row may fail the frame check
+// (length, CRC, syntax) or be discarded as oversized before the connection
+// is closed. A device with a bad firmware sends every frame wrong, and each
+// of those is answered, counted and dead-lettered, so 16 is enough to show
+// the problem; more would only let junk hold a connection slot.
+const maxInvalidFrames = 16
+
 func newConn(l *Listener, nc net.Conn) *conn {
 	remote := nc.RemoteAddr().String()
 	return &conn{
 		l: l, nc: nc, remote: remote, topic: "tcp:" + remote,
-		log:    l.log.With("remote", remote),
-		tokens: make(chan struct{}, l.cfg.MaxInflight),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		log:     l.log.With("remote", remote),
+		tokens:  make(chan struct{}, l.cfg.MaxInflight),
+		wake:    make(chan struct{}, 1),
+		drained: make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 }
 
@@ -75,10 +84,15 @@ func (c *conn) readLoop(ctx context.Context) {
 	fr := hj212.NewFramer(c.nc, c.l.cfg.MaxFrameBytes)
 	lim := newLimiter(c.l.cfg.MaxFramesPerSecond)
 	var skipped int64
+	// The idle timeout runs from the last frame that passed the frame
+	// check: garbage, oversized or short junk does not keep a connection
+	// open, and a run of maxInvalidFrames of them closes it at once.
+	resetIdle, invalid := true, 0
 	for {
-		// The idle timeout runs from the last complete frame: a trickle of
-		// garbage does not keep a connection open.
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.l.cfg.IdleTimeout))
+		if resetIdle {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.l.cfg.IdleTimeout))
+			resetIdle = false
+		}
 		if c.l.quiesced.Load() {
 			return
 		}
@@ -91,6 +105,10 @@ func (c *conn) readLoop(ctx context.Context) {
 			if errors.Is(err, hj212.ErrTooLong) {
 				c.l.m.frames.WithLabelValues(frameOversized).Inc()
 				c.log.Warn("frame above max_frame_bytes discarded", "max_frame_bytes", c.l.cfg.MaxFrameBytes)
+				if invalid++; invalid >= maxInvalidFrames {
+					c.tooManyInvalid()
+					return
+				}
 				continue
 			}
 			c.readFailed(err)
@@ -111,10 +129,22 @@ func (c *conn) readLoop(ctx context.Context) {
 		case <-c.l.quiesce:
 			return
 		}
-		if !c.handle(ctx, raw) {
+		more, valid := c.handle(ctx, raw)
+		if !more {
+			return
+		}
+		if valid {
+			resetIdle, invalid = true, 0
+		} else if invalid++; invalid >= maxInvalidFrames {
+			c.tooManyInvalid()
 			return
 		}
 	}
+}
+
+func (c *conn) tooManyInvalid() {
+	c.log.Info("closing connection after invalid frames in a row", "frames", maxInvalidFrames)
+	c.close(closeInvalid)
 }
 
 // readFailed closes the connection for a read error, unless the error only
@@ -130,6 +160,9 @@ func (c *conn) readFailed(err error) {
 	case c.l.quiesced.Load():
 		// Stopped reading; the connection stays open for the answers.
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The station may only have shut down its sending side and still
+		// wait for its 9014s: let the answers due go out first.
+		c.drain()
 		c.close(closeEOF)
 	case errors.As(err, &ne) && ne.Timeout():
 		c.log.Info("closing idle connection", "idle_timeout", c.l.cfg.IdleTimeout)
@@ -137,6 +170,24 @@ func (c *conn) readFailed(err error) {
 	default:
 		c.log.Debug("read failed", "err", err)
 		c.close(closeError)
+	}
+}
+
+// drain waits, at most write_timeout, until every frame read has been
+// answered or dropped: the answers whose readings become durable in that
+// time are written.
+func (c *conn) drain() {
+	t := time.NewTimer(c.l.cfg.WriteTimeout)
+	defer t.Stop()
+	for len(c.tokens) > 0 {
+		select {
+		case <-c.drained:
+		case <-c.done:
+			return
+		case <-t.C:
+			c.log.Info("closing after the station's EOF with answers unsent", "unanswered", len(c.tokens))
+			return
+		}
 	}
 }
 
@@ -156,9 +207,10 @@ func (c *conn) sleep(d time.Duration) bool {
 // stopReading unblocks the reader after Quiesce.
 func (c *conn) stopReading() { _ = c.nc.SetReadDeadline(time.Now()) }
 
-// handle deals with one frame; it holds a token. It returns false when
-// reading must stop.
-func (c *conn) handle(ctx context.Context, raw []byte) bool {
+// handle deals with one frame; it holds a token. more is false when reading
+// must stop; valid is false when the frame failed the frame check (length,
+// CRC, syntax).
+func (c *conn) handle(ctx context.Context, raw []byte) (more, valid bool) {
 	payload := bytes.Clone(raw) // raw is the framer's buffer
 	v := c.l.chk.check(payload, "")
 	f := v.frame
@@ -172,7 +224,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 			resp = encode(hj212.RequestResponse(f, v.rtn))
 		}
 		c.log.Debug("frame refused", "reason", v.reject.Reason, "detail", v.reject.Detail)
-		return c.forward(ctx, payload, resp, respRequest)
+		return c.forward(ctx, payload, resp, respRequest), !v.badFrame
 	case isData(f.CN):
 		c.l.m.frames.WithLabelValues(frameData).Inc()
 		if c.l.bf != nil {
@@ -182,7 +234,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 		if f.WantsAck() {
 			resp = encode(hj212.DataResponse(f))
 		}
-		return c.forward(ctx, payload, resp, respData)
+		return c.forward(ctx, payload, resp, respData), true
 	case f.CN == hj212.CNRequestResponse || f.CN == hj212.CNExecResult:
 		c.l.m.frames.WithLabelValues(frameAnswer).Inc()
 		if c.l.bf != nil {
@@ -206,7 +258,7 @@ func (c *conn) handle(ctx context.Context, raw []byte) bool {
 		c.log.Debug("frame not ingested", "cn", f.CN, "station", v.station.ID)
 		c.resolve(c.push(resp, kind), true)
 	}
-	return true
+	return true, true
 }
 
 // isUpload reports whether cn is an upload from a station (2xxx) or the
@@ -350,6 +402,12 @@ func (c *conn) flush(buf *[]byte) bool {
 	}
 	for range n {
 		<-c.tokens
+	}
+	if n > 0 {
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }

@@ -70,6 +70,8 @@ var _ pipeline.Decoder = (*Decoder)(nil)
 func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 	d.res.Readings = d.res.Readings[:0]
 	d.res.Rejects = d.res.Rejects[:0]
+	clear(d.res.Dropped) // drop the references to the last call's payloads
+	d.res.Dropped = d.res.Dropped[:0]
 	now := d.now()
 	if now.Sub(d.lastExpire) >= expireEvery {
 		d.lastExpire = now
@@ -83,6 +85,12 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 	f, st := v.frame, v.station
 	if f.SwappedCRC {
 		d.m.swappedCRC.WithLabelValues(st.ID).Inc()
+	}
+	if !isData(f.CN) && isUpload(f.CN) {
+		// Status, running time, restart time, heartbeat: received and
+		// acked, not stored, as the Listener answers them over TCP.
+		d.log.Debug("frame not ingested", "cn", f.CN, "station", st.ID)
+		return &d.res
 	}
 	if !isData(f.CN) {
 		return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212NotData, Station: st.ID,
@@ -111,6 +119,12 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 		d.res.Rejects = append(d.res.Rejects, ingest.Reject{Reason: problemReason(p.Reason), Station: st.ID, Param: p.Key,
 			Detail: fmt.Sprintf("%s at %s: %s", p.Reason, hj212.FormatDataTime(p.Time, nil), p.Detail)})
 	}
+	for _, n := range b.Notes {
+		// Kept as not N (standards.md §4.7): counted, not refused, since
+		// such a station sends the flag in every frame.
+		d.m.unknownFlags.WithLabelValues(st.ID).Inc()
+		d.log.Debug("value kept with a flag outside HJ 212-2017 Table 8", "station", st.ID, "factor", n.Key, "detail", n.Detail)
+	}
 	per := period(b.Period)
 	for _, r := range b.Readings {
 		r.Period = per
@@ -124,16 +138,34 @@ func (d *Decoder) refuse(rj ingest.Reject) *decode.Result {
 	return &d.res
 }
 
-// dropped counts the split messages the reassembler gave up on. Their
-// packets were acknowledged one by one (as devices expect) and are not
-// dead-lettered: the delivery at hand is another message.
+// dropped counts the split messages the reassembler gave up on and hands
+// their packets to the pipeline to dead-letter (re-encoded, which gives the
+// bytes received up to the terminator) under the reason they were dropped
+// for: each was acknowledged when it came, as devices expect, so the dead
+// letter is the only copy left to replay.
 func (d *Decoder) dropped(ds []hj212.Dropped) {
 	for _, x := range ds {
 		d.m.splitDropped.WithLabelValues(x.Reason).Inc()
-		if len(x.Parts) > 0 {
-			p := x.Parts[0]
-			d.log.Warn("split HJ 212 message dropped", "reason", x.Reason, "mn", p.MN, "cn", p.CN,
-				"packets", len(x.Parts), "of", p.PNUM)
+		if len(x.Parts) == 0 {
+			continue
+		}
+		p := x.Parts[0]
+		d.log.Warn("split HJ 212 message dropped; its packets are dead-lettered", "reason", x.Reason, "mn", p.MN, "cn", p.CN,
+			"packets", len(x.Parts), "of", p.PNUM)
+		var stID string
+		if st, ok := d.chk.reg.LookupMN(p.MN); ok {
+			stID = st.ID
+		}
+		for _, f := range x.Parts {
+			b, err := f.Encode()
+			if err != nil {
+				// A parsed frame re-encodes; should one not, keep its text.
+				b = []byte(fmt.Sprintf("QN=%s;ST=%s;CN=%s;MN=%s;PNUM=%d;PNO=%d;CP=&&%s&&", f.QN, f.ST, f.CN, f.MN, f.PNUM, f.PNO, f.CP.String()))
+			}
+			d.res.Dropped = append(d.res.Dropped, decode.Dropped{Payload: b, Reject: ingest.Reject{
+				Reason: ingest.Reason(x.Reason), Station: stID,
+				Detail: fmt.Sprintf("packet %d of %d (QN=%s, CN=%s) of a split message given up on; %d of %d packets had arrived",
+					f.PNO, f.PNUM, f.QN, f.CN, len(x.Parts), f.PNUM)}})
 		}
 	}
 }

@@ -31,8 +31,9 @@ func frameLevel(rj ingest.Reject) bool { return rj.Param == "" }
 
 // Every reference frame, through the Decoder, for a station that has the
 // frame's MN and PW: data uploads give readings of their period (values the
-// codec cannot use are refused one by one), other commands are refused as
-// not data, bad and swapped CRCs are refused as CRC errors.
+// codec cannot use are refused one by one), other uploads are taken quietly,
+// other commands are refused as not data, bad and swapped CRCs are refused
+// as CRC errors.
 func TestDecoderGivesEveryReferenceFrameItsVerdict(t *testing.T) {
 	for _, rf := range refFrames(t) {
 		t.Run(rf.name, func(t *testing.T) {
@@ -52,6 +53,11 @@ func TestDecoderGivesEveryReferenceFrameItsVerdict(t *testing.T) {
 				}
 			case rf.expect != "ok":
 				t.Fatalf("unknown verdict %q", rf.expect)
+			case !isData(cn) && isUpload(cn):
+				// Received, not stored, not refused: as over TCP.
+				if len(res.Readings) != 0 || len(res.Rejects) != 0 {
+					t.Fatalf("CN=%s: got %d readings, rejects %v; want neither", cn, len(res.Readings), res.Rejects)
+				}
 			case !isData(cn):
 				if len(res.Readings) != 0 || len(res.Rejects) != 1 || res.Rejects[0].Reason != ingest.ReasonHJ212NotData ||
 					!strings.Contains(res.Rejects[0].Detail, "no data") {

@@ -13,9 +13,13 @@
 // the station the transport vouches for (the MQTT topic's) and that PW is
 // the station's hj212_password, joins split messages, and turns the data
 // uploads (2011 real-time, 2051 minute, 2061 hourly, 2031 daily) into
-// readings with the station's units and the frame's period. Anything it
-// cannot use becomes an ingest.Reject: the pipeline counts it once in
-// envpipe_readings_rejected_total and dead-letters it once.
+// readings with the station's units and the frame's period. Other uploads
+// (2021, 2041, 2081, the 2025 heartbeat) are taken without readings, as the
+// Listener takes them. Anything it cannot use becomes an ingest.Reject: the
+// pipeline counts it once in envpipe_readings_rejected_total and
+// dead-letters it once (except hj212_unsupported_factor, counted only). A
+// value with a one-character flag outside HJ 212-2017 Table 8 is kept with
+// that flag and counted in envpipe_hj212_unknown_flags_total.
 //
 // Listener accepts stations that connect directly over TCP, as HJ 212
 // intends: long-lived connections carrying many frames, cut by an
@@ -33,8 +37,10 @@
 //
 // Bounds per connection: frame size (max_frame_bytes), frames awaiting an
 // answer (max_inflight: the reader stops reading, TCP pushes back), frames
-// per second, an idle timeout (no complete frame) and a write timeout; and
-// max_connections in all.
+// per second, an idle timeout (no frame that passed the frame check) and a
+// write timeout; maxInvalidFrames invalid or oversized frames in a row
+// close the connection; and max_connections in all. When a station closes
+// its sending side, its answers due within write_timeout are still sent.
 //
 // Backfill: the listener remembers, per station, the newest DataTime of its
 // real-time and minute data seen over TCP. When data resumes after a gap
@@ -51,7 +57,9 @@
 // Split messages (PNUM > 1) are answered packet by packet as devices expect
 // (many wait for each 9014 before sending the next packet); the packets of
 // an incomplete message are held in memory by the Decoder's
-// hj212.Reassembler, so a crash between packets loses those packets.
+// hj212.Reassembler. A message it gives up on (expired, evicted, or
+// followed by a new one) has its packets dead-lettered, re-encoded, under
+// hj212_split_*; a crash between packets still loses those packets.
 //
 // Package fieldunit, beside this one, is the station side of the protocol,
 // for tests and stationsim.

@@ -23,6 +23,7 @@ const (
 	closeError    = "read_error"
 	closeWrite    = "write_error"
 	closeShutdown = "shutdown"
+	closeInvalid  = "invalid_frames" // maxInvalidFrames invalid frames in a row
 )
 
 // Backfill request outcomes (envpipe_hj212_backfill_results_total).
@@ -39,6 +40,7 @@ const (
 // Metrics of HJ 212 ingestion, shared by the Decoder and the Listener.
 type Metrics struct {
 	swappedCRC     *prometheus.CounterVec
+	unknownFlags   *prometheus.CounterVec
 	splitDropped   *prometheus.CounterVec
 	connections    prometheus.Gauge
 	accepted       *prometheus.CounterVec
@@ -58,6 +60,10 @@ func NewMetrics(reg prometheus.Registerer, stations *station.Registry) *Metrics 
 		swappedCRC: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envpipe_hj212_swapped_crc_total",
 			Help: "HJ 212 frames accepted with the byte-swapped Modbus CRC (hj212_swapped_crc), by station.",
+		}, []string{"station"}),
+		unknownFlags: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envpipe_hj212_unknown_flags_total",
+			Help: "HJ 212 values stored with a flag outside HJ 212-2017 Table 8 (e.g. HJ/T 212-2005 P, vendor H/L), kept raw as not N, by station.",
 		}, []string{"station"}),
 		splitDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envpipe_hj212_split_dropped_total",
@@ -113,7 +119,7 @@ func NewMetrics(reg prometheus.Registerer, stations *station.Registry) *Metrics 
 	for _, r := range []string{"accepted", "refused"} {
 		m.accepted.WithLabelValues(r)
 	}
-	for _, r := range []string{closeEOF, closeIdle, closeError, closeWrite, closeShutdown} {
+	for _, r := range []string{closeEOF, closeIdle, closeError, closeWrite, closeShutdown, closeInvalid} {
 		m.disconnects.WithLabelValues(r)
 	}
 	for _, r := range []string{frameData, frameInvalid, frameAnswer, frameOther, frameOversized} {
@@ -128,7 +134,7 @@ func NewMetrics(reg prometheus.Registerer, stations *station.Registry) *Metrics 
 	for _, r := range []string{bfAnswered, bfNoData, bfRefused, bfFailed, bfTimeout, bfDisconnected, bfDropped} {
 		m.requestResults.WithLabelValues(r)
 	}
-	reg.MustRegister(m.swappedCRC, m.splitDropped, m.connections, m.accepted, m.disconnects, m.frames,
+	reg.MustRegister(m.swappedCRC, m.unknownFlags, m.splitDropped, m.connections, m.accepted, m.disconnects, m.frames,
 		m.responses, m.skippedBytes, m.gaps, m.requests, m.requestResults)
 	return m
 }

@@ -213,6 +213,10 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	}
 
 	if res != nil {
+		for _, x := range res.Dropped {
+			p.m.rejected.WithLabelValues(string(x.Reject.Reason)).Inc()
+			p.deadLetter(x.Reject, "", x.Payload)
+		}
 		p.rejects = append(p.rejects, res.Rejects...)
 		for i := range res.Readings {
 			r := &res.Readings[i]
@@ -282,21 +286,31 @@ func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
 const maxDeadLettersPerMessage = 8
 
 func (p *Pipeline) refuse(d *Delivery) {
-	for i, rj := range p.rejects {
+	n := 0
+	for _, rj := range p.rejects {
 		p.m.rejected.WithLabelValues(string(rj.Reason)).Inc()
-		if i >= maxDeadLettersPerMessage || p.cfg.DeadLetters == nil {
+		if n >= maxDeadLettersPerMessage || !rj.Reason.DeadLettered() {
 			continue
 		}
-		rec := deadletter.Record{Time: p.cfg.Now().UTC(), Reason: string(rj.Reason), Topic: d.Topic,
-			Station: rj.Station, Param: rj.Param, Detail: rj.Detail}
-		if err := p.cfg.DeadLetters.Write(rec, d.Payload); err != nil {
-			p.logger.Error("dead letter not written", "err", err)
-		} else {
-			p.m.deadLetters.Inc()
-		}
+		n++
+		p.deadLetter(rj, d.Topic, d.Payload)
 	}
 	first := p.rejects[0]
 	p.logger.Debug("input refused", "topic", d.Topic, "reason", first.Reason, "detail", first.Detail, "count", len(p.rejects))
+}
+
+// deadLetter records one refusal with the payload it concerns.
+func (p *Pipeline) deadLetter(rj ingest.Reject, topic string, payload []byte) {
+	if p.cfg.DeadLetters == nil {
+		return
+	}
+	rec := deadletter.Record{Time: p.cfg.Now().UTC(), Reason: string(rj.Reason), Topic: topic,
+		Station: rj.Station, Param: rj.Param, Detail: rj.Detail}
+	if err := p.cfg.DeadLetters.Write(rec, payload); err != nil {
+		p.logger.Error("dead letter not written", "err", err)
+		return
+	}
+	p.m.deadLetters.Inc()
 }
 
 // onDurable is the WAL's done callback for every appended record.

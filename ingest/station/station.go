@@ -29,7 +29,8 @@ type Station struct {
 	Lon      float64       `yaml:"lon"`
 	Interval time.Duration `yaml:"interval"`
 
-	// HJ 212: the frame's MN identifies the station; the password must match.
+	// HJ 212: the frame's MN identifies the station; the password must
+	// match, and is required with an MN.
 	HJ212MN       string            `yaml:"hj212_mn,omitempty"`
 	HJ212Password string            `yaml:"hj212_password,omitempty"`
 	HJ212Units    map[string]string `yaml:"hj212_units,omitempty"`
@@ -230,6 +231,11 @@ func New(list []*Station) (*Registry, []error) {
 				bad(i, "hj212_mn", "%q is not a valid MN", s.HJ212MN)
 			} else if o := r.byMN[s.HJ212MN]; o != nil {
 				bad(i, "hj212_mn", "%q is already used by %s", s.HJ212MN, o.ID)
+			}
+			// Frames carry PW and it must match: without a password every
+			// frame of the station would be refused as hj212_bad_password.
+			if s.HJ212Password == "" {
+				bad(i, "hj212_password", "station %q has hj212_mn %q: hj212_password missing (the PW its frames carry)", s.ID, s.HJ212MN)
 			}
 		}
 		// A mistyped code or unit would otherwise only show as values

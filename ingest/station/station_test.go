@@ -107,8 +107,8 @@ func TestParseChecksHJ212Units(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := "stations:\n  - {id: a, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M1, hj212_units: " + tt.units + "}\n" +
-				"  - {id: b, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M2}\n"
+			src := "stations:\n  - {id: a, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M1, hj212_password: p1, hj212_units: " + tt.units + "}\n" +
+				"  - {id: b, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M2, hj212_password: p2}\n"
 			_, errs := Parse([]byte(src))
 			all := ""
 			for _, e := range errs {
