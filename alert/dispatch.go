@@ -3,7 +3,9 @@ package alert
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +34,16 @@ type dispatcher struct {
 }
 
 type worker struct {
-	n       Notifier
-	resend  bool
+	n      Notifier
+	resend bool
+	teller Teller // nil unless n is one
+	// toldSaved is the teller's memory version in the state file.
+	toldSaved atomic.Uint64
+	// catchUp: n takes no re-sends but its memory was restored, so the
+	// first re-send after the start goes to it too and its memory lets
+	// through what it was never told (say, a firing that a crash kept
+	// from being delivered). Under the engine's mu.
+	catchUp bool
 	timeout time.Duration
 	logger  *slog.Logger
 
@@ -42,6 +52,13 @@ type worker struct {
 	closing bool
 	wake    chan struct{}
 	failing bool
+	// retry holds what failed to reach a notifier that takes no re-sends
+	// (nothing later would carry it again) until it is tried again: with
+	// the next delivery, or after wait, which doubles from retryMin to
+	// retryMax while the notifier fails. A newer notification of the same
+	// alert replaces it. Under mu; wait is the worker goroutine's.
+	retry []Notification
+	wait  time.Duration
 
 	dropped prometheus.Counter
 }
@@ -59,6 +76,7 @@ func newDispatcher(ns []Notifier, timeout time.Duration, m *metrics, logger *slo
 		if r, ok := n.(Resender); ok && r.Resend() {
 			w.resend = true
 		}
+		w.teller, _ = n.(Teller)
 		d.workers = append(d.workers, w)
 	}
 	return d
@@ -75,8 +93,69 @@ func (d *dispatcher) send(batch []Notification, resend bool) {
 	}
 }
 
+// resend queues a re-send of the firing alerts for the notifiers that
+// want re-sends, and once, after a restart, for those that catch up.
+func (d *dispatcher) resend(batch []Notification) {
+	for _, w := range d.workers {
+		if w.resend || w.catchUp {
+			w.catchUp = false
+			if len(batch) > 0 {
+				w.enqueue(batch)
+			}
+		}
+	}
+}
+
+// toldChanged reports whether a teller's memory changed since it was
+// last saved.
+func (d *dispatcher) toldChanged() bool {
+	for _, w := range d.workers {
+		if w.teller != nil && w.teller.ToldVersion() != w.toldSaved.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// told returns the tellers' memories by TellerKey, and their versions by
+// worker.
+func (d *dispatcher) told() (map[string][]Told, []uint64) {
+	told := map[string][]Told{}
+	versions := make([]uint64, len(d.workers))
+	for i, w := range d.workers {
+		if w.teller != nil {
+			told[w.teller.TellerKey()], versions[i] = w.teller.Told()
+		}
+	}
+	return told, versions
+}
+
+// markToldSaved records the tellers' memory versions the state file now
+// holds (by worker, as addTold returns them).
+func (d *dispatcher) markToldSaved(versions []uint64) {
+	for i, w := range d.workers {
+		if w.teller != nil {
+			w.toldSaved.Store(versions[i])
+		}
+	}
+}
+
+// The wait before failed notifications are tried again: about what
+// Alertmanager's group_interval (5 m) lets pass before it tries a failed
+// notification again, starting sooner.
+const (
+	retryMin = 30 * time.Second
+	retryMax = 5 * time.Minute
+)
+
 func (w *worker) enqueue(batch []Notification) {
 	w.mu.Lock()
+	if len(w.retry) > 0 {
+		// The alert's state changed: its newer notification replaces the
+		// one waiting (a resolved goes alone, without the firing).
+		newer := fingerprints(batch)
+		w.retry = slices.DeleteFunc(w.retry, func(n Notification) bool { return newer[n.Fingerprint()] })
+	}
 	w.queue = append(w.queue, batch...)
 	if over := len(w.queue) - maxQueued; over > 0 {
 		w.queue = append(w.queue[:0], w.queue[over:]...)
@@ -89,12 +168,50 @@ func (w *worker) enqueue(batch []Notification) {
 	}
 }
 
-func (w *worker) take() ([]Notification, bool) {
+// take returns what is queued, after what waits to be retried if
+// retries is true and the worker is not closing (what failed is not held
+// up at shutdown).
+func (w *worker) take(retries bool) ([]Notification, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	q := w.queue
+	if retries && !w.closing && len(w.retry) > 0 {
+		q = append(w.retry, q...)
+		w.retry = nil
+	}
 	w.queue = nil
 	return q, w.closing
+}
+
+// keep puts failed notifications aside to be retried, unless a newer one
+// of the same alert is queued.
+func (w *worker) keep(failed []Notification) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	newer := fingerprints(w.queue)
+	for _, n := range failed {
+		if !newer[n.Fingerprint()] {
+			w.retry = append(w.retry, n)
+		}
+	}
+	if over := len(w.retry) - maxQueued; over > 0 {
+		w.retry = append(w.retry[:0], w.retry[over:]...)
+		w.dropped.Add(float64(over))
+	}
+}
+
+func (w *worker) retrying() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.retry) > 0
+}
+
+func fingerprints(ns []Notification) map[string]bool {
+	m := make(map[string]bool, len(ns))
+	for i := range ns {
+		m[ns[i].Fingerprint()] = true
+	}
+	return m
 }
 
 func (d *dispatcher) start() {
@@ -139,28 +256,47 @@ func (d *dispatcher) stop(grace time.Duration) {
 }
 
 func (w *worker) run(ctx context.Context) {
+	w.wait = retryMin
+	var retryC <-chan time.Time
 	for {
+		// What waits to be retried goes when its time has come, or as
+		// soon as the notifier takes deliveries again.
+		retries := !w.failing
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
+		case <-retryC:
+			retryC, retries = nil, true
 		}
 		for {
-			q, closing := w.take()
+			q, closing := w.take(retries)
 			if len(q) == 0 {
 				if closing {
 					return
 				}
 				break
 			}
-			w.deliver(ctx, q)
+			retries = w.deliver(ctx, q, closing) // not in a loop while it fails
+		}
+		switch {
+		case !w.retrying():
+			w.wait = retryMin
+		case retryC == nil:
+			// Not reset by other deliveries' success: a notification the
+			// receiver refuses for itself backs off too.
+			retryC = time.After(w.wait)
+			w.wait = min(2*w.wait, retryMax)
 		}
 	}
 }
 
 // deliver sends q in order, in as few calls as possible without putting
-// one alert twice in a call (a firing and its resolution go in order).
-func (w *worker) deliver(ctx context.Context, q []Notification) {
+// one alert twice in a call (a firing and its resolution go in order). It
+// reports whether every call succeeded. A notifier that takes no re-sends
+// gets what failed again later (unless it is closing).
+func (w *worker) deliver(ctx context.Context, q []Notification, closing bool) bool {
+	ok := true
 	for len(q) > 0 {
 		seen := map[string]bool{}
 		n := 0
@@ -172,26 +308,38 @@ func (w *worker) deliver(ctx context.Context, q []Notification) {
 			seen[fp] = true
 			n++
 		}
-		w.notify(ctx, q[:n])
+		if !w.notify(ctx, q[:n]) {
+			ok = false
+			if !w.resend && !closing {
+				later := fingerprints(q[n:])
+				w.keep(slices.DeleteFunc(slices.Clone(q[:n]), func(x Notification) bool { return later[x.Fingerprint()] }))
+			}
+		}
 		q = q[n:]
 	}
+	return ok
 }
 
-func (w *worker) notify(ctx context.Context, batch []Notification) {
+func (w *worker) notify(ctx context.Context, batch []Notification) bool {
 	cctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	err := w.n.Notify(cctx, batch)
 	if err != nil {
 		if !w.failing {
-			w.logger.Error("notification failed", "alerts", len(batch), "err", err)
+			msg := "notification failed"
+			if !w.resend {
+				msg = "notification failed; it will be retried"
+			}
+			w.logger.Error(msg, "alerts", len(batch), "err", err)
 		}
 		w.failing = true
-		return
+		return false
 	}
 	if w.failing {
 		w.logger.Info("notifications delivered again")
 		w.failing = false
 	}
+	return true
 }
 
 // metrics are the engine's Prometheus metrics. Deliveries are counted by

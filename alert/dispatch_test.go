@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,5 +102,80 @@ func TestDispatcherDropsTheOldestBeyondItsQueueBound(t *testing.T) {
 	d.send(batch, false) // not started: it all queues
 	if v := testutilCounter(m.dropped.WithLabelValues("r")); v != 10 {
 		t.Errorf("dropped %v", v)
+	}
+}
+
+// flaky is a receiver that fails its first calls.
+type flaky struct {
+	resend   bool
+	mu       sync.Mutex
+	failures int
+	attempts int
+	got      []Notification // delivered
+}
+
+func (f *flaky) Name() string { return "flaky" }
+func (f *flaky) Resend() bool { return f.resend }
+func (f *flaky) Notify(_ context.Context, alerts []Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts++
+	if f.attempts <= f.failures {
+		return errors.New("503 Service Unavailable")
+	}
+	f.got = append(f.got, alerts...)
+	return nil
+}
+
+func TestDispatcherRetriesWhatNoReSendWillCarry(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		resend   bool
+		failures int
+		// sends are batches handed to the dispatcher a minute apart.
+		sends [][]Notification
+		// want is what the receiver got within an hour; attempts bounds
+		// how often it was tried.
+		want                     string
+		minAttempts, maxAttempts int
+	}{
+		{name: "a firing that failed is delivered once the receiver is back",
+			failures: 3, sends: [][]Notification{{note("a", StatusFiring)}},
+			want: "a//:firing ", minAttempts: 4, maxAttempts: 4},
+		{name: "a resolved that failed is delivered once the receiver is back",
+			failures: 1, sends: [][]Notification{{note("a", StatusResolved)}},
+			want: "a//:resolved ", minAttempts: 2, maxAttempts: 2},
+		{name: "a resolved replaces the undelivered firing it ends",
+			failures: 2, sends: [][]Notification{{note("a", StatusFiring), note("b", StatusFiring)}, {note("a", StatusResolved)}},
+			want: "a//:resolved b//:firing ", minAttempts: 4, maxAttempts: 4},
+		{name: "a receiver that never comes back is tried with backoff",
+			failures: 1 << 30, sends: [][]Notification{{note("a", StatusFiring)}},
+			want: "", minAttempts: 5, maxAttempts: 20},
+		{name: "a receiver that takes re-sends is left to them",
+			resend: true, failures: 1, sends: [][]Notification{{note("a", StatusFiring)}},
+			want: "", minAttempts: 1, maxAttempts: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &flaky{resend: tc.resend, failures: tc.failures}
+				m := newMetrics(prometheus.NewRegistry(), []Notifier{f})
+				d := newDispatcher([]Notifier{f}, time.Second, m, slog.New(slog.DiscardHandler))
+				d.start()
+				for _, b := range tc.sends {
+					d.send(b, false)
+					time.Sleep(time.Minute)
+				}
+				time.Sleep(time.Hour)
+				d.stop(time.Second)
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				if got := describe(f.got); got != tc.want {
+					t.Errorf("delivered %q, want %q", got, tc.want)
+				}
+				if f.attempts < tc.minAttempts || f.attempts > tc.maxAttempts {
+					t.Errorf("%d attempts, want %d..%d", f.attempts, tc.minAttempts, tc.maxAttempts)
+				}
+			})
+		})
 	}
 }

@@ -50,8 +50,11 @@
 //	    flags: [D, B, T]
 //
 // Aggregates: instant compares each value; mean the rolling mean over
-// window; ytd_mean the year-to-date mean (mean of daily means, China
-// Standard Time days, today included), judged from min_days days on; its
+// window; ytd_mean the year-to-date mean as alert/derive's compliance
+// figures (pm25_ytd) compute it: the mean of the 24-hour means of the
+// year's closed China Standard Time days that have at least 20 valid
+// hours (45 minutes of data, or the station's hourly mean; package
+// limits), the open day left out, judged from min_days such days on; its
 // alerts end with their year (the new year's first value resolves them);
 // aqi the hourly AQI fed through ObserveValue (ObserveLowerBound when a
 // pollutant was missing: such an AQI can raise an alert but neither clear
@@ -82,9 +85,10 @@
 // timestamps, as each reading arrives: a backlog replayed after an outage
 // is evaluated as it happened, as fast as it arrives. Only N-flagged values
 // count for pollution rules (instant, mean, ytd_mean, water_class); other
-// flags raise equipment alerts through flag rules. A reading delivered
-// twice (same station, time and period among the station's last 64) is
-// counted once. Rolling windows are per station and parameter, summed in
+// flags raise equipment alerts through flag rules. A value delivered
+// twice (same station, time, period and parameter among the station's
+// last 64 times) is counted once; another parameter of the same instant,
+// in a reading of its own, counts. Rolling windows are per station and parameter, summed in
 // buckets no wider than 1/96 of the window (15 min for 24 h, 5 min for 8 h,
 // 1 min for 1 h), so memory is bounded; a value too old for its window is
 // left out of it.
@@ -112,7 +116,10 @@
 // firing alert's endsAt is now + 4 × resend_interval, so Alertmanager
 // resolves it by itself if envpipe stops; a resolved one's endsAt is its
 // resolution time; startsAt is the time it fired and never changes, so a
-// re-send is the same alert to Alertmanager. generatorURL is
+// re-send is the same alert to Alertmanager. A notifier that takes no
+// re-sends gets a notification that failed again (after 30 s, doubling
+// up to 5 min, or with its next delivery) until it is delivered or a
+// newer one of the same alert replaces it. generatorURL is
 // grafana_url + grafana_dashboards[kind] + ?var-station=…&var-param=….
 //
 // # InfluxDB
@@ -128,8 +135,15 @@
 // every state_interval and at shutdown. Both are loaded by New. After a
 // restart, even a SIGKILL, a firing alert is re-sent at once with its
 // labels and startsAt (Alertmanager merges it: no second page) and
-// resolves when the data says so. A crash loses at most state_interval of
-// window data.
+// resolves when the data says so. The state file also holds what each
+// Teller (webhook, chat robot) was told, saved within a second of a
+// delivery: after a restart it tells only what it was never told, and
+// reminds on its own schedule; one that takes no re-sends gets the first
+// re-send after the start for that. The windows file holds each station's
+// last arrival: a stale rule counts silence from it after a restart, but
+// raises no new alert within min(its limit, 10 min) of the start, while
+// what the station sent meanwhile arrives from the broker. A crash loses
+// at most state_interval of window data.
 //
 // # Metrics
 //

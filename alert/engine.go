@@ -154,16 +154,20 @@ type stationState struct {
 	// alerts indexes the station's alerts of e.alerts: most stations have
 	// none, so most evaluations end without a map lookup.
 	alerts []stationAlert
-	// recent remembers the latest readings' (time, period), so that a
-	// message delivered twice (MQTT QoS 1) is not counted twice.
+	// recent remembers the latest readings' (time, period) and the
+	// parameters counted for them, so that a message delivered twice (MQTT
+	// QoS 1) is not counted twice, while a second reading of the same
+	// instant with other parameters is.
 	recent  *[recentReadings]readingKey // made at the first reading
 	nRecent int
 	// maxRecent bounds the times in recent: a newer reading, the usual
 	// case, is no duplicate without a scan.
 	maxRecent int64
 	// arrived is the wall time of the latest reading, zero when none came
-	// since the engine started.
-	arrived time.Time
+	// since the engine started and the windows file had none; savedArrival
+	// is true while it is the windows file's.
+	arrived      time.Time
+	savedArrival bool
 }
 
 const recentReadings = 64
@@ -245,13 +249,40 @@ func (e *Engine) levels(rule *Rule, limit float64) *levelSet {
 	return &c.lv
 }
 
-// readingKey identifies a reading for duplicate detection. The period is
+// readingKey identifies a reading for duplicate detection, with the
+// parameters counted at its time and period (see paramBit). The period is
 // coded as a byte so that the ring holds no pointers: the garbage collector
 // skips it, which matters with thousands of stations.
 type readingKey struct {
 	t      int64
+	params uint32
 	period uint8 // index in periods; len(periods) for any other
 }
+
+// paramBit is v's bit in readingKey.params: bit ID for the catalogue's
+// parameters, bit 0 for any other (they share it: counted once per time
+// and period, as every parameter was before).
+func paramBit(v *ingest.Value) uint32 {
+	id := v.ParamID()
+	if id >= 32 {
+		id = 0
+	}
+	return 1 << id
+}
+
+// paramBitNames names the bits of readingKey.params, for the windows file.
+var paramBitNames = func() []string {
+	names := make([]string, 1, 32)
+	for id := 1; id < min(ingest.NumParams+1, 32); id++ {
+		names = append(names, "")
+	}
+	for name := range ingest.Params {
+		if id, _, _ := ingest.LookupParam(name); int(id) < len(names) {
+			names[id] = name
+		}
+	}
+	return names
+}()
 
 var periods = [...]ingest.Period{ingest.PeriodInstant, ingest.PeriodMinute, ingest.PeriodHour, ingest.PeriodDay}
 
@@ -271,22 +302,31 @@ func periodName(c uint8) ingest.Period {
 	return "other"
 }
 
-func (ss *stationState) duplicate(r *ingest.Reading) bool {
-	k := readingKey{r.Time.UnixNano(), periodCode(r.Period)}
+// counted records r's parameters as counted at its time and period, and
+// returns the bits (paramBit) of r's parameters, all, and of those already
+// counted before, dup: r is a duplicate when dup == all, and its values of
+// the parameters in dup are.
+func (ss *stationState) counted(r *ingest.Reading) (dup, all uint32) {
+	for i := range r.Values {
+		all |= paramBit(&r.Values[i])
+	}
+	k := readingKey{t: r.Time.UnixNano(), params: all, period: periodCode(r.Period)}
 	if ss.recent == nil {
 		ss.recent = new([recentReadings]readingKey)
 	}
 	if k.t <= ss.maxRecent {
 		for i := range min(ss.nRecent, recentReadings) {
-			if ss.recent[i] == k {
-				return true
+			if x := &ss.recent[i]; x.t == k.t && x.period == k.period {
+				dup = x.params & all
+				x.params |= all
+				return dup, all
 			}
 		}
 	}
 	ss.recent[ss.nRecent%recentReadings] = k
 	ss.nRecent++
 	ss.maxRecent = max(ss.maxRecent, k.t)
-	return false
+	return 0, all
 }
 
 // New builds an engine for the stations and loads the state files, if any.
@@ -556,7 +596,7 @@ func (e *Engine) observeValue(st *station.Station, param string, t time.Time, v 
 	e.mu.Lock()
 	ss := e.station(st)
 	if s := ss.seriesFor(param); s != nil && !lower {
-		s.add(t, v)
+		s.add(t, v, hourMean) // a derived value, such as the AQI, stands for its hour
 	}
 	var ts []Transition
 	for i, rule := range ss.rules {
@@ -577,7 +617,7 @@ func (e *Engine) observeValue(st *station.Station, param string, t time.Time, v 
 }
 
 func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts []Transition) []Transition {
-	ss.arrived = now
+	ss.arrived, ss.savedArrival = now, false
 	if ss.stale {
 		for _, rule := range ss.rules {
 			if rule.agg == aggStale {
@@ -585,12 +625,17 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 			}
 		}
 	}
-	if ss.duplicate(r) {
+	dup, all := ss.counted(r)
+	if dup == all {
 		return ts
 	}
-	for i, v := range r.Values {
-		if s := ss.valueSeries(i, v.Param); s != nil && normal(v.Flag) && usable(v.V) {
-			s.add(r.Time, v.V)
+	// fresh reports whether v is not a duplicate; most readings have none.
+	fresh := func(v *ingest.Value) bool { return dup == 0 || paramBit(v)&dup == 0 }
+	cover := coverOf(ss.st.Interval, r.Period)
+	for i := range r.Values {
+		v := &r.Values[i]
+		if s := ss.valueSeries(i, v.Param); s != nil && normal(v.Flag) && usable(v.V) && fresh(v) {
+			s.add(r.Time, v.V, cover)
 		}
 	}
 	g := ss.newGetter(r)
@@ -599,12 +644,12 @@ func (e *Engine) observe(ss *stationState, r *ingest.Reading, now time.Time, ts 
 		switch rule.agg {
 		case aggInstant, aggMean, aggYTDMean:
 			v, ok := g.get(i)
-			if ok && normal(v.Flag) && usable(v.V) {
+			if ok && normal(v.Flag) && usable(v.V) && fresh(v) {
 				ts = e.evalValue(ss, rule, ss.seriesOfRule(i), rule.Param, v.V, r.Time, now, false, ts)
 			}
 		case aggFlag:
 			for j := range r.Values {
-				if v := &r.Values[j]; rule.Param == "" || rule.Param == v.Param {
+				if v := &r.Values[j]; (rule.Param == "" || rule.Param == v.Param) && fresh(v) {
 					ts = e.evalFlag(ss, rule, v, r.Time, now, ts)
 				}
 			}
@@ -641,10 +686,10 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 			return ts
 		}
 		mean, days, ok := s.ytd.value()
-		if !ok {
-			return ts
-		}
-		if days < rule.MinDays {
+		if !ok || days < rule.MinDays {
+			if !ok {
+				mean = s.ytd.openMean()
+			}
 			return e.endPastYear(ss, rule, param, s.ytd.dayYear, mean, s.lastT, now, ts)
 		}
 		v, t = mean, s.lastT
@@ -828,6 +873,15 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 	if c != CondHold {
 		c = ls.cond(silent.Seconds())
 	}
+	if c == CondBreach && ss.savedArrival && now.Sub(e.start) <= min(time.Duration(thr*float64(time.Second)), staleGrace) {
+		// Silent past the limit by the saved time of its last reading, but
+		// what it sent while envpipe was down may still be on its way from
+		// the broker: no new alert before it had that long to be heard
+		// from (never longer than a station never heard from gets).
+		if a := ss.alert(rule.index, "", ls.severity); a == nil || a.State != StateFiring {
+			return ts
+		}
+	}
 	if c != CondBreach && ss.alert(rule.index, "", ls.severity) == nil {
 		return ts // the common case, without the closure
 	}
@@ -840,6 +894,10 @@ func (e *Engine) evalStale(ss *stationState, rule *Rule, now time.Time, ts []Tra
 		}
 	})
 }
+
+// staleGrace bounds how long after a start a station that the windows
+// file shows silent past its stale limit is given to be heard from.
+const staleGrace = 10 * time.Minute
 
 // step runs the state machine of one alert and records the transition.
 func (e *Engine) step(ss *stationState, rule *Rule, param string, ls *levelSpec, c Cond, v float64, at, now time.Time,
@@ -917,9 +975,7 @@ func (e *Engine) Tick(now time.Time) {
 	lp := e.commit(ts, now)
 	if !e.disp.idle() && (e.lastResend.IsZero() || now.Sub(e.lastResend) >= e.cfg.ResendInterval) {
 		e.lastResend = now
-		if batch := e.firingLocked(now); len(batch) > 0 {
-			e.disp.send(batch, true)
-		}
+		e.disp.resend(e.firingLocked(now))
 	}
 	saveWindows := now.Sub(e.lastSave) >= e.cfg.StateInterval
 	if saveWindows {
@@ -984,24 +1040,33 @@ func (e *Engine) commit(ts []Transition, now time.Time) []byte {
 }
 
 // saveAndNotify saves the alert state if it changed, then hands the
-// notifications committed before the save to the notifiers.
+// notifications committed before the save to the notifiers. The state
+// includes what tellers told (see Teller), which deliveries change after
+// the save that preceded them: Run calls this every second to save it.
 func (e *Engine) saveAndNotify() {
 	e.mu.Lock()
-	if !e.stateDirty && len(e.pendingNotify) == 0 {
+	if !e.stateDirty && len(e.pendingNotify) == 0 && !e.disp.toldChanged() {
 		e.mu.Unlock()
 		return
 	}
 	now := e.now()
-	alerts := e.marshalAlerts(now)
+	// The memories first: a delivery after this is a change the next save
+	// catches, whereas one between the alerts' snapshot and here could
+	// record an alert the snapshot does not hold, which addTold leaves out.
+	told, versions := e.disp.told()
+	state, active := e.snapshotAlerts(now)
 	notify := e.pendingNotify
 	e.pendingNotify, e.stateDirty = nil, false
 	e.mu.Unlock()
+	addTold(&state, told, active)
 	e.saveMu.Lock()
-	err := e.store.saveAlerts(alerts)
+	err := e.store.saveAlerts(marshalState(state))
 	e.saveMu.Unlock()
 	if err != nil {
 		e.m.saveErrors.Inc()
 		e.logger.Error("alert state not saved", "err", err)
+	} else {
+		e.disp.markToldSaved(versions)
 	}
 	if len(notify) > 0 {
 		e.disp.send(notify, false)
@@ -1149,6 +1214,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			e.Flush()
 			e.disp.stop(5 * time.Second)
+			e.saveAndNotify() // what the receivers were told meanwhile
 			return nil
 		case <-e.saveKick:
 			// Every save writes every active alert: in a network-wide

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"strconv"
@@ -377,6 +378,82 @@ func TestADuplicateReadingCountsOnce(t *testing.T) {
 	}
 }
 
+// TestDuplicatesArePerParameter: a station may send one instant in two
+// readings (a JSON array, two analysers); only a value already counted,
+// same time, period and parameter, is a duplicate.
+func TestDuplicatesArePerParameter(t *testing.T) {
+	rules := `
+rules:
+  - {name: PM10High, param: pm10, aggregate: instant, limit: 150}
+  - {name: PM10Mean, param: pm10, aggregate: mean, window: 1h, min_coverage: 0, limit: 1000}
+`
+	t0 := time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC)
+	hourly := func(r *ingest.Reading) *ingest.Reading { r.Period = ingest.PeriodHour; return r }
+	for _, tc := range []struct {
+		name     string
+		readings []*ingest.Reading
+		want     []string // transitions
+		counted  int64    // pm10 values in the 1 h window
+		// restart: envpipe restarts after that many readings (0: never),
+		// from a windows file without parameters if oldFile.
+		restart int
+		oldFile bool
+	}{
+		{name: "another parameter at the same time is evaluated",
+			readings: []*ingest.Reading{reading("s", t0, val("pm25", 30)), reading("s", t0, val("pm10", 400))},
+			want:     []string{"PM10High/critical/pm10:firing"}, counted: 1},
+		{name: "the same parameter at the same time counts once",
+			readings: []*ingest.Reading{reading("s", t0, val("pm10", 100)), reading("s", t0, val("pm10", 400))},
+			counted:  1},
+		{name: "a redelivery with a parameter more counts only the new one",
+			readings: []*ingest.Reading{reading("s", t0, val("pm25", 30)), reading("s", t0, val("pm25", 30), val("pm10", 400))},
+			want:     []string{"PM10High/critical/pm10:firing"}, counted: 1},
+		{name: "the same parameter for another period counts",
+			readings: []*ingest.Reading{reading("s", t0, val("pm10", 100)), hourly(reading("s", t0, val("pm10", 100)))},
+			counted:  2},
+		{name: "a split reading completed after a newer one counts",
+			readings: []*ingest.Reading{reading("s", t0, val("pm25", 30)), reading("s", t0.Add(time.Minute), val("pm10", 100)),
+				reading("s", t0, val("pm10", 120))},
+			counted: 2},
+		{name: "after a restart, another parameter at the same time is evaluated",
+			readings: []*ingest.Reading{reading("s", t0, val("pm25", 30)), reading("s", t0, val("pm10", 400)),
+				reading("s", t0, val("pm10", 400))},
+			restart: 1, want: []string{"PM10High/critical/pm10:firing"}, counted: 1},
+		{name: "after a restart, the same parameter at the same time counts once",
+			readings: []*ingest.Reading{reading("s", t0, val("pm10", 100)), reading("s", t0, val("pm10", 400))},
+			restart:  1, counted: 1},
+		{name: "after a restart from an older windows file, a time counts once",
+			readings: []*ingest.Reading{reading("s", t0, val("pm25", 30)), reading("s", t0, val("pm10", 400))},
+			restart:  1, oldFile: true, counted: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", time.Minute)
+			te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), t0.Add(2*time.Minute))
+			for i, r := range tc.readings {
+				if i > 0 && i == tc.restart {
+					te.Flush()
+					te.disp.stop(time.Second)
+					if tc.oldFile {
+						stripWindows(t, te.store.windowsPath(), "param_bits", "params")
+					}
+					te.start(t)
+				}
+				te.Observe(st, r)
+			}
+			if got := te.lines.transitions(); !slices.Equal(got, tc.want) {
+				t.Errorf("transitions %v, want %v", got, tc.want)
+			}
+			var n int64
+			if s := te.stations["s"].series["pm10"]; s != nil {
+				n = s.wins[0].n
+			}
+			if n != tc.counted {
+				t.Errorf("%d pm10 values counted, want %d", n, tc.counted)
+			}
+		})
+	}
+}
+
 func TestLateReadingsDoNotMoveAnAlertBackwards(t *testing.T) {
 	rules := "rules:\n  - {name: PM10High, param: pm10, aggregate: instant, limit: 150}\n"
 	st := airStation("s", time.Minute)
@@ -508,21 +585,32 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// hourlyDays feeds a station one value an hour for n days from t (00:00),
+// with the wall clock a minute behind each, and returns the next day.
+func (te *testEngine) hourlyDays(st *station.Station, t time.Time, n int, param string, v float64) time.Time {
+	for range n * 24 {
+		te.clock.Set(t.Add(time.Minute))
+		te.Observe(st, reading(st.ID, t, val(param, v)))
+		t = t.Add(time.Hour)
+	}
+	return t
+}
+
 func TestYearToDateMeanWaitsForMinDays(t *testing.T) {
 	rules := "rules:\n  - {name: PM25YTD, param: pm25, aggregate: ytd_mean, limit: 45, min_days: 3}\n"
-	st := airStation("s", time.Minute)
+	st := airStation("s", time.Hour)
 	cst := time.FixedZone("CST", 8*3600)
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, cst)
-	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), t0.AddDate(0, 0, 3))
-	// Two days far above the target: too few days to judge an annual mean.
-	te.Observe(st, reading("s", t0, val("pm25", 90)))
-	te.Observe(st, reading("s", t0.AddDate(0, 0, 1), val("pm25", 90)))
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, cst)
+	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), t0)
+	// Three days far above the target, the third still open: too few
+	// closed days to judge an annual mean.
+	next := te.hourlyDays(st, t0, 3, "pm25", 90)
 	if got := te.lines.transitions(); len(got) != 0 {
-		t.Fatalf("fired after 2 days: %v", got)
+		t.Fatalf("fired after 2 closed days: %v", got)
 	}
-	te.Observe(st, reading("s", t0.AddDate(0, 0, 2), val("pm25", 90)))
+	te.Observe(st, reading("s", next, val("pm25", 90)))
 	if got := te.lines.transitions(); !slices.Equal(got, []string{"PM25YTD/critical/pm25:firing"}) {
-		t.Fatalf("after the third day: %v", got)
+		t.Fatalf("after the third day closed: %v", got)
 	}
 }
 
@@ -645,15 +733,15 @@ func TestYearToDateAlertOfThePastYearEndsWithIt(t *testing.T) {
 	const ytdRule = `{name: PM25YTD, param: pm25, stations: {kind: air}, aggregate: ytd_mean, min_days: 30,
       limit: "zhuzhou:pm25:annual", warn_ratio: 0.9, hysteresis: 0.02`
 	cst := time.FixedZone("CST", 8*3600)
-	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, cst) }
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, cst) }
 	fired := []string{"PM25YTD/warning/pm25:firing", "PM25YTD/critical/pm25:firing"}
 	resolved := []string{"PM25YTD/warning/pm25:resolved", "PM25YTD/critical/pm25:resolved"}
 	for _, tc := range []struct {
 		name       string
 		rule       string
-		from, to   time.Time // one value of 60 a day, to inclusive
+		from, to   time.Time // one value of 60 an hour, to inclusive
 		restart    string    // "", "keep windows", "lose windows"
-		next       time.Time // then five days of 10 from next
+		next       time.Time // then five days of 10 an hour from next
 		wantBefore []string  // transitions by `to`
 		wantAfter  []string  // transitions from next on
 		endsAt     time.Time // when wantAfter resolves (zero: nothing ends)
@@ -676,12 +764,11 @@ func TestYearToDateAlertOfThePastYearEndsWithIt(t *testing.T) {
 			fired, nil, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := airStation("s", 24*time.Hour)
+			st := airStation("s", time.Hour)
 			cfg := testConfig(t.TempDir())
 			te := newTestEngine(t, "rules:\n"+tc.rule, []*station.Station{st}, cfg, tc.from)
 			for d := tc.from; !d.After(tc.to); d = d.AddDate(0, 0, 1) {
-				te.clock.Set(d.Add(time.Minute))
-				te.Observe(st, reading("s", d, val("pm25", 60)))
+				te.hourlyDays(st, d, 1, "pm25", 60)
 			}
 			if got := te.lines.transitions(); !slices.Equal(got, tc.wantBefore) {
 				t.Fatalf("transitions by %v: %v, want %v", tc.to, got, tc.wantBefore)
@@ -699,10 +786,7 @@ func TestYearToDateAlertOfThePastYearEndsWithIt(t *testing.T) {
 				te.start(t)
 			}
 			te.lines.lines = nil
-			for d := tc.next; d.Before(tc.next.AddDate(0, 0, 5)); d = d.AddDate(0, 0, 1) {
-				te.clock.Set(d.Add(time.Minute))
-				te.Observe(st, reading("s", d, val("pm25", 10)))
-			}
+			te.hourlyDays(st, tc.next, 5, "pm25", 10)
 			if got := te.lines.transitions(); !slices.Equal(got, tc.wantAfter) {
 				t.Fatalf("transitions from %v: %v, want %v", tc.next, got, tc.wantAfter)
 			}
@@ -713,6 +797,64 @@ func TestYearToDateAlertOfThePastYearEndsWithIt(t *testing.T) {
 			}
 			if want := 2 - len(tc.wantAfter); len(te.Alerts()) != want {
 				t.Errorf("%d alerts still pending or firing, want %d: %+v", len(te.Alerts()), want, te.Alerts())
+			}
+		})
+	}
+}
+
+// TestYearToDateCountsClosedValidDaysOnly: the year-to-date mean is that
+// of alert/derive's compliance figures (pm25_ytd): the mean of the closed
+// days' 24-hour means, a day counting with at least 20 valid hours, an
+// hour with at least 45 minutes of data.
+func TestYearToDateCountsClosedValidDaysOnly(t *testing.T) {
+	const rules = `
+rules:
+  - {name: PM25YTD, param: pm25, stations: {kind: air}, aggregate: ytd_mean, min_days: 30, limit: "zhuzhou:pm25:annual", warn_ratio: 0.9, hysteresis: 0.02}
+`
+	warning := "PM25YTD/warning/pm25:firing"
+	type days struct {
+		n       int     // days
+		v       float64 // every value
+		hours   int     // hours a day from 00:00 with data
+		perHour int     // readings an hour, evenly spread
+	}
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		feed     []days
+		want     []string
+	}{
+		{name: "the open day does not count (40 days at 44, then 90 at 00:00)", interval: time.Hour,
+			feed: []days{{40, 44, 24, 1}, {1, 90, 1, 1}}, want: []string{warning}},
+		{name: "a day with fewer than 20 valid hours does not count", interval: time.Hour,
+			feed: []days{{40, 44, 24, 1}, {1, 200, 19, 1}, {1, 44, 1, 1}}, want: []string{warning}},
+		{name: "an hour with fewer than 45 minutes of data is not valid", interval: 15 * time.Minute,
+			feed: []days{{40, 44, 24, 4}, {1, 200, 24, 2}, {1, 44, 1, 4}}, want: []string{warning}},
+		{name: "a day with 20 valid hours counts", interval: time.Hour,
+			feed: []days{{40, 44, 24, 1}, {1, 200, 20, 1}, {1, 44, 1, 1}},
+			want: []string{warning, "PM25YTD/critical/pm25:firing"}},
+		{name: "the 30th closed day starts the judging", interval: time.Hour,
+			feed: []days{{30, 50, 24, 1}, {1, 50, 1, 1}},
+			want: []string{warning, "PM25YTD/critical/pm25:firing"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", tc.interval)
+			day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+			te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), day)
+			for _, f := range tc.feed {
+				for range f.n {
+					for h := range f.hours {
+						for k := range f.perHour {
+							at := day.Add(time.Duration(h)*time.Hour + time.Duration(k)*time.Hour/time.Duration(f.perHour))
+							te.clock.Set(at.Add(time.Minute))
+							te.Observe(st, reading("s", at, val("pm25", f.v)))
+						}
+					}
+					day = day.AddDate(0, 0, 1)
+				}
+			}
+			if got := te.lines.transitions(); !slices.Equal(got, tc.want) {
+				t.Errorf("transitions %v, want %v", got, tc.want)
 			}
 		})
 	}
@@ -804,5 +946,31 @@ func TestParamNameNamesACodeOnce(t *testing.T) {
 		if got := ParamName(tc.param, tc.lang); got != tc.want {
 			t.Errorf("ParamName(%q, %v) = %q, want %q", tc.param, tc.lang, got, tc.want)
 		}
+	}
+}
+
+// stripWindows removes keys from the windows file and its recent entries,
+// as an older envpipe wrote it.
+func stripWindows(t *testing.T, path string, keys ...string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		delete(m, k)
+		for _, r := range m["recent"].([]any) {
+			delete(r.(map[string]any), k)
+		}
+	}
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

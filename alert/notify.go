@@ -37,3 +37,29 @@ type Notifier interface {
 	Name() string
 	Notify(ctx context.Context, alerts []Notification) error
 }
+
+// Told is what a receiver was told of one alert: what a notifier that
+// tells each alert once (and reminds at its own pace) remembers of it.
+type Told struct {
+	Fingerprint string
+	StartsAt    time.Time
+	Resolved    bool
+	At          time.Time // when it was told
+}
+
+// Teller is implemented by notifiers that remember what they have told
+// their receiver (webhooks and chat robots). The engine keeps that memory
+// in the state file and gives it back after a restart, so that its
+// re-sends of firing alerts after a restart page nobody again for what
+// was told before, while what was never told still goes out.
+type Teller interface {
+	// TellerKey identifies the receiver across restarts (its name and
+	// destination): a memory goes back only to the receiver it came from.
+	TellerKey() string
+	// ToldVersion changes whenever the memory does.
+	ToldVersion() uint64
+	// Told returns the memory and its version.
+	Told() ([]Told, uint64)
+	// RestoreTold replaces the memory with one that Told returned.
+	RestoreTold([]Told)
+}

@@ -105,6 +105,17 @@ type savedAlerts struct {
 	Version int          `json:"version"`
 	Saved   time.Time    `json:"saved"`
 	Alerts  []savedAlert `json:"alerts"`
+	// Told is each teller's memory by TellerKey: what its receiver was
+	// told. Always written (maybe empty), so that its absence marks a
+	// file of an envpipe that kept no such memory.
+	Told map[string][]savedTold `json:"told"`
+}
+
+type savedTold struct {
+	Fingerprint string    `json:"fingerprint"`
+	StartsAt    time.Time `json:"starts_at"`
+	Resolved    bool      `json:"resolved,omitempty"`
+	At          time.Time `json:"at"`
 }
 
 type savedAlert struct {
@@ -128,10 +139,13 @@ type savedAlert struct {
 }
 
 type savedWindows struct {
-	Version int           `json:"version"`
-	Saved   time.Time     `json:"saved"`
-	Series  []savedSeries `json:"series"`
-	Recent  []savedRecent `json:"recent,omitempty"`
+	Version int       `json:"version"`
+	Saved   time.Time `json:"saved"`
+	// ParamBits names the bits of savedRecent.Params, so that a file
+	// reads right whatever the catalogue's order.
+	ParamBits []string      `json:"param_bits,omitempty"`
+	Series    []savedSeries `json:"series"`
+	Recent    []savedRecent `json:"recent,omitempty"`
 }
 
 type savedSeries struct {
@@ -149,22 +163,50 @@ type savedYTD struct {
 	SumMeans float64 `json:"sum_means"`
 	Days     int     `json:"days"`
 	Day      int64   `json:"day"`
-	DaySum   float64 `json:"day_sum"`
-	DayN     int64   `json:"day_n"`
+	// Hours are the open day's hours that have values. Older files have
+	// the day's sum and count instead, which say nothing of its hours:
+	// that day starts empty (one day of the year's mean).
+	Hours []savedHour `json:"hours,omitempty"`
+}
+
+type savedHour struct {
+	Hour int     `json:"hour"`
+	Sum  float64 `json:"sum"`
+	N    int64   `json:"n"`
+	Mask uint64  `json:"mask"`
 }
 
 type savedRecent struct {
 	Station string   `json:"station"`
 	Times   []int64  `json:"times"`
 	Periods []string `json:"periods"`
-	N       int      `json:"n"`
+	// Params are the parameters counted at each time and period, as bits
+	// (savedWindows.ParamBits); absent in older files, which count every
+	// parameter of a time and period once.
+	Params []uint32 `json:"params,omitempty"`
+	N      int      `json:"n"`
+	// Arrived is the wall time of the station's latest reading, so that
+	// its silence counts from there after a restart (stale rules).
+	Arrived time.Time `json:"arrived,omitzero"`
 }
 
-func (e *Engine) marshalAlerts(now time.Time) []byte {
+// snapshotAlerts returns the state file's alerts (under e.mu) and, when
+// some notifier is a teller, the fingerprints of those alerts.
+func (e *Engine) snapshotAlerts(now time.Time) (savedAlerts, map[string]bool) {
 	out := savedAlerts{Version: stateVersion, Saved: now.UTC(), Alerts: []savedAlert{}}
+	var active map[string]bool
+	for _, w := range e.disp.workers {
+		if w.teller != nil {
+			active = map[string]bool{}
+			break
+		}
+	}
 	for _, a := range e.alerts {
 		if a.State != StatePending && a.State != StateFiring {
 			continue
+		}
+		if active != nil {
+			active[fingerprint(a.Labels)] = true
 		}
 		sa := savedAlert{Rule: a.Rule, Station: a.Station, Param: a.Param, Severity: a.Severity,
 			State: a.State.String(), ActiveAt: a.ActiveAt, FiredAt: a.FiredAt, EvalAt: a.EvalAt,
@@ -175,7 +217,28 @@ func (e *Engine) marshalAlerts(now time.Time) []byte {
 		}
 		out.Alerts = append(out.Alerts, sa)
 	}
-	b, _ := json.Marshal(out)
+	return out, active
+}
+
+// addTold adds the tellers' memories (by TellerKey) to out. Only what
+// still matters is kept: ends (a teller forgets them after a day) and
+// alerts still pending or firing, so that the file does not grow with
+// alerts that ended untold (send_resolved off).
+func addTold(out *savedAlerts, told map[string][]Told, active map[string]bool) {
+	out.Told = make(map[string][]savedTold, len(told))
+	for key, mem := range told {
+		list := []savedTold{}
+		for _, t := range mem {
+			if t.Resolved || active[t.Fingerprint] {
+				list = append(list, savedTold{Fingerprint: t.Fingerprint, StartsAt: t.StartsAt, Resolved: t.Resolved, At: t.At})
+			}
+		}
+		out.Told[key] = list
+	}
+}
+
+func marshalState(s savedAlerts) []byte {
+	b, _ := json.Marshal(s)
 	return b
 }
 
@@ -201,7 +264,14 @@ func (e *Engine) writeWindows(w io.Writer, now time.Time) error {
 	}
 	buf = fmt.Appendf(buf, `{"version":%d,"saved":`, stateVersion)
 	buf = appendJSONTime(buf, now.UTC())
-	buf = append(buf, `,"series":[`...)
+	buf = append(buf, `,"param_bits":[`...)
+	for i, name := range paramBitNames {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = jsonstr.Append(buf, name)
+	}
+	buf = append(buf, `],"series":[`...)
 	sep := false
 	err := e.inChunks(func(ss *stationState) {
 		for p, s := range ss.series {
@@ -312,10 +382,31 @@ func appendSeries(buf []byte, station, param string, s *series) []byte {
 		buf = strconv.AppendInt(buf, int64(y.days), 10)
 		buf = append(buf, `,"day":`...)
 		buf = strconv.AppendInt(buf, y.day, 10)
-		buf = append(buf, `,"day_sum":`...)
-		buf = appendJSONFloat(buf, y.daySum)
-		buf = append(buf, `,"day_n":`...)
-		buf = strconv.AppendInt(buf, y.dayN, 10)
+		first := true
+		for i := range y.hours {
+			h := &y.hours[i]
+			if h.n == 0 {
+				continue
+			}
+			if first {
+				buf = append(buf, `,"hours":[`...)
+				first = false
+			} else {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, `{"hour":`...)
+			buf = strconv.AppendInt(buf, int64(i), 10)
+			buf = append(buf, `,"sum":`...)
+			buf = appendJSONFloat(buf, h.sum)
+			buf = append(buf, `,"n":`...)
+			buf = strconv.AppendInt(buf, h.n, 10)
+			buf = append(buf, `,"mask":`...)
+			buf = strconv.AppendUint(buf, h.mask, 10)
+			buf = append(buf, '}')
+		}
+		if !first {
+			buf = append(buf, ']')
+		}
 		buf = append(buf, '}')
 	}
 	return append(buf, '}')
@@ -340,8 +431,19 @@ func appendRecent(buf []byte, ss *stationState) []byte {
 		}
 		buf = jsonstr.Append(buf, string(periodName(k.period)))
 	}
+	buf = append(buf, `],"params":[`...)
+	for i, k := range recent {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendUint(buf, uint64(k.params), 10)
+	}
 	buf = append(buf, `],"n":`...)
 	buf = strconv.AppendInt(buf, int64(ss.nRecent), 10)
+	if !ss.arrived.IsZero() {
+		buf = append(buf, `,"arrived":`...)
+		buf = appendJSONTime(buf, ss.arrived.UTC())
+	}
 	return append(buf, '}')
 }
 
@@ -431,8 +533,46 @@ func (e *Engine) loadAlerts(data []byte) error {
 		}
 		restored++
 	}
+	e.restoreTold(in.Told)
 	e.logger.Info("alert state restored", "alerts", restored, "saved", in.Saved)
 	return nil
+}
+
+// restoreTold gives the tellers their memories back. A file without
+// memories is an older envpipe's, which counted a firing alert it had sent
+// as told: the tellers take the restored firing alerts as told now (their
+// reminders come a repeat interval later) rather than page them all again.
+// A teller with no memory in a newer file is a new receiver: it starts
+// empty, as before.
+func (e *Engine) restoreTold(saved map[string][]savedTold) {
+	var seed []Told
+	if saved == nil {
+		now := e.now()
+		for _, a := range e.alerts {
+			if a.State == StateFiring && a.Sent {
+				seed = append(seed, Told{Fingerprint: fingerprint(a.Labels), StartsAt: a.FiredAt, At: now})
+			}
+		}
+	}
+	for _, w := range e.disp.workers {
+		if w.teller == nil {
+			continue
+		}
+		if saved == nil {
+			w.teller.RestoreTold(seed)
+			continue
+		}
+		list, ok := saved[w.teller.TellerKey()]
+		if !ok {
+			continue
+		}
+		told := make([]Told, 0, len(list))
+		for _, t := range list {
+			told = append(told, Told{Fingerprint: t.Fingerprint, StartsAt: t.StartsAt, Resolved: t.Resolved, At: t.At})
+		}
+		w.teller.RestoreTold(told)
+		w.catchUp = !w.resend
+	}
 }
 
 func (e *Engine) loadWindows(data []byte) error {
@@ -470,24 +610,68 @@ func (e *Engine) loadWindows(data []byte) error {
 			s.recompute()
 		}
 		if y := sv.YTD; y != nil && s.ytd != nil {
+			hours := s.ytd.hours
+			clear(hours[:])
+			for _, h := range y.Hours {
+				if h.Hour >= 0 && h.Hour < len(hours) && h.N > 0 {
+					hours[h.Hour] = hourAcc{sum: h.Sum, n: h.N, mask: h.Mask}
+				}
+			}
 			*s.ytd = ytdAcc{year: y.Year, sumMeans: y.SumMeans, days: y.Days, day: y.Day, dayYear: yearOfDay(y.Day),
-				daySum: y.DaySum, dayN: y.DayN}
+				hours: hours}
+		}
+	}
+	// The file's parameter bits in ours; a file without them counted every
+	// parameter of a time and period at once: all bits.
+	var bits [32]uint32
+	for b := range bits {
+		bits[b] = ^uint32(0)
+	}
+	if len(in.ParamBits) > 0 {
+		for b := range bits {
+			bits[b] = 0
+			if b < len(in.ParamBits) {
+				v := ingest.Value{Param: in.ParamBits[b]}
+				bits[b] = paramBit(&v)
+			}
 		}
 	}
 	for _, sr := range in.Recent {
 		ss := e.stations[sr.Station]
-		if ss == nil || len(sr.Times) != len(sr.Periods) || len(sr.Times) > recentReadings {
+		if ss == nil || len(sr.Times) != len(sr.Periods) || len(sr.Times) > recentReadings ||
+			(sr.Params != nil && len(sr.Params) != len(sr.Times)) {
 			continue
 		}
 		ss.recent = new([recentReadings]readingKey)
 		for i := range sr.Times {
-			ss.recent[i] = readingKey{sr.Times[i], periodCode(ingest.Period(sr.Periods[i]))}
+			k := readingKey{t: sr.Times[i], params: ^uint32(0), period: periodCode(ingest.Period(sr.Periods[i]))}
+			if sr.Params != nil {
+				k.params = 0
+				for b := range bits {
+					if sr.Params[i]&(1<<b) != 0 {
+						k.params |= bits[b]
+					}
+				}
+			}
+			ss.recent[i] = k
 		}
 		ss.nRecent = sr.N
+		if !sr.Arrived.IsZero() && ss.arrived.IsZero() {
+			// Not after now: a clock set back must not make a station
+			// look heard from in the future.
+			ss.arrived, ss.savedArrival = earlier(sr.Arrived, e.now()), true
+		}
 		ss.maxRecent = math.MinInt64
 		for _, k := range ss.recent[:min(max(ss.nRecent, 0), recentReadings)] {
 			ss.maxRecent = max(ss.maxRecent, k.t)
 		}
 	}
 	return nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -73,8 +73,8 @@ func TestRestartKeepsFiringAlertsAndWindows(t *testing.T) {
 	if got := te.chat.settle(); len(got) != 0 {
 		t.Errorf("the chat robot was paged again: %s", describe(got))
 	}
-	// No stale alert: the station had been heard from; the restart is a
-	// fresh start for its silence.
+	// No stale alert: 29.5 minutes of silence, counted from its last
+	// reading before the restart, are under its 30.
 	te.Tick(te.clock.Now().Add(29 * time.Minute))
 	// The episode continues and resolves.
 	te.feed(st, &now, 144, 20)
@@ -200,7 +200,7 @@ func TestWindowsOfManyStationsSurviveARestart(t *testing.T) {
 // TestWindowsFileReadsAsEncodingJSONWouldWriteIt compares the hand-written
 // windows file with what encoding/json makes of the same series: station
 // ids that need escaping, rolling windows, a year-to-date accumulator and
-// the recent-readings memory.
+// the recent-readings memory with the stations' arrival times.
 func TestWindowsFileReadsAsEncodingJSONWouldWriteIt(t *testing.T) {
 	rules := pm10Rule + "  - {name: PM25YTD, param: pm25, aggregate: ytd_mean, limit: 45, min_days: 3}\n"
 	sts := []*station.Station{
@@ -230,7 +230,7 @@ func TestWindowsFileReadsAsEncodingJSONWouldWriteIt(t *testing.T) {
 	}
 
 	// What encoding/json writes for the same state.
-	ref := savedWindows{Version: stateVersion, Saved: saved.UTC()}
+	ref := savedWindows{Version: stateVersion, Saved: saved.UTC(), ParamBits: paramBitNames}
 	for _, ss := range te.order {
 		for p, s := range ss.series {
 			sv := savedSeries{Station: ss.st.ID, Param: p, LastT: s.lastT}
@@ -243,15 +243,21 @@ func TestWindowsFileReadsAsEncodingJSONWouldWriteIt(t *testing.T) {
 				}
 			}
 			if y := s.ytd; y != nil {
-				sv.YTD = &savedYTD{y.year, y.sumMeans, y.days, y.day, y.daySum, y.dayN}
+				sv.YTD = &savedYTD{Year: y.year, SumMeans: y.sumMeans, Days: y.days, Day: y.day}
+				for i, h := range y.hours {
+					if h.n > 0 {
+						sv.YTD.Hours = append(sv.YTD.Hours, savedHour{i, h.sum, h.n, h.mask})
+					}
+				}
 			}
 			ref.Series = append(ref.Series, sv)
 		}
 		if ss.nRecent > 0 {
-			sr := savedRecent{Station: ss.st.ID, N: ss.nRecent}
+			sr := savedRecent{Station: ss.st.ID, N: ss.nRecent, Arrived: ss.arrived.UTC()}
 			for _, k := range ss.recent[:min(ss.nRecent, recentReadings)] {
 				sr.Times = append(sr.Times, k.t)
 				sr.Periods = append(sr.Periods, string(periodName(k.period)))
+				sr.Params = append(sr.Params, k.params)
 			}
 			ref.Recent = append(ref.Recent, sr)
 		}
@@ -275,5 +281,100 @@ func TestWindowsFileReadsAsEncodingJSONWouldWriteIt(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("windows file\n got %s\nwant %s", out.Bytes(), data)
+	}
+}
+
+func TestStaleStationsCountSilenceAcrossARestart(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		heard    bool          // the station sent a reading at t0, before the restart
+		restart  time.Duration // when envpipe restarts, after t0
+		// quiet: no alert up to then; fires: firing by then (after t0).
+		quiet, fires time.Duration
+	}{
+		{name: "a 4-hourly station silent 11 h at the restart fires at 12 h of silence",
+			interval: 4 * time.Hour, heard: true, restart: 11 * time.Hour,
+			quiet: 12 * time.Hour, fires: 12*time.Hour + time.Second},
+		{name: "a station never heard from is counted from the start",
+			interval: 4 * time.Hour, restart: 11 * time.Hour,
+			quiet: 23 * time.Hour, fires: 23*time.Hour + time.Second},
+		{name: "a station silent for days at the restart is given ten minutes to be heard from",
+			interval: 4 * time.Hour, heard: true, restart: 48 * time.Hour,
+			quiet: 48*time.Hour + 10*time.Minute, fires: 48*time.Hour + 10*time.Minute + time.Second},
+		{name: "a minute station silent past its limit at the restart fires three intervals after it",
+			interval: time.Minute, heard: true, restart: 30 * time.Minute,
+			quiet: 33 * time.Minute, fires: 33*time.Minute + time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", tc.interval)
+			t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+			te := newTestEngine(t, "rules:\n  - {name: StationSilent, aggregate: stale}\n", []*station.Station{st},
+				testConfig(t.TempDir()), t0)
+			if tc.heard {
+				te.Observe(st, reading("s", t0, val("pm10", 1)))
+			}
+			te.Flush()
+			te.disp.stop(time.Second)
+
+			te.clock.Set(t0.Add(tc.restart))
+			te.start(t)
+			te.Tick(t0.Add(tc.restart))
+			te.Tick(t0.Add(tc.quiet))
+			if got := te.lines.transitions(); len(got) != 0 {
+				t.Fatalf("transitions by %v after t0: %v", tc.quiet, got)
+			}
+			te.Tick(t0.Add(tc.fires))
+			if got := te.lines.transitions(); !slices.Equal(got, []string{"StationSilent/warning/:firing"}) {
+				t.Errorf("transitions by %v after t0: %v", tc.fires, got)
+			}
+		})
+	}
+}
+
+// TestFilesOfAnOlderEnvpipeLoad: state and windows files as envpipe wrote
+// them before it saved what receivers were told, arrival times, the
+// parameters of recent readings and the open day's hours.
+func TestFilesOfAnOlderEnvpipeLoad(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	rules := pm10Rule + "  - {name: PM25YTD, param: pm25, aggregate: ytd_mean, limit: 45, min_days: 3}\n" +
+		"  - {name: StationSilent, aggregate: stale}\n"
+	st := airStation("s", 10*time.Minute)
+	saved := time.Date(2026, 11, 27, 4, 51, 0, 0, time.UTC)
+	state := `{"version":1,"saved":"2026-11-27T04:51:00Z","alerts":[{"rule":"PM10Mean24hAbovePlanTarget","station":"s",
+		"param":"pm10","severity":"critical","state":"firing","active_at":"2026-11-27T04:40:00Z",
+		"fired_at":"2026-11-27T04:40:00Z","eval_at":"2026-11-27T04:50:00Z","value":80,"limit":70,"threshold":70,
+		"ratio":1.14,"sent":true}]}`
+	windows := `{"version":1,"saved":"2026-11-27T04:51:00Z","series":[
+		{"station":"s","param":"pm10","width":1800,"cur":997641,"last_t":"2026-11-27T04:50:00Z","buckets":[[997641,240,3]]},
+		{"station":"s","param":"pm25","last_t":"2026-11-27T04:50:00Z","ytd":{"year":2026,"sum_means":150,"days":3,
+			"day":20784,"day_sum":90,"day_n":3}}],
+		"recent":[{"station":"s","times":[1795755000000000000],"periods":[""],"n":1}]}`
+	if err := os.WriteFile(cfg.StateFile, []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.StateFile+".windows", []byte(windows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te := newTestEngine(t, rules, []*station.Station{st}, cfg, saved.Add(time.Minute))
+	if a := te.Alerts(); len(a) != 1 || a[0].State != StateFiring || !a[0].Sent {
+		t.Fatalf("alerts %+v", a)
+	}
+	ss := te.stations["s"]
+	if m, _, ok := ss.series["pm10"].mean(24*time.Hour, st.Interval); !ok || m != 80 {
+		t.Errorf("pm10 mean %v (%v), want 80", m, ok)
+	}
+	if v, n, ok := ss.series["pm25"].ytd.value(); !ok || v != 50 || n != 3 {
+		t.Errorf("year-to-date %v over %d days (%v), want 50 over 3", v, n, ok)
+	}
+	if !ss.arrived.IsZero() {
+		t.Errorf("arrival %v from a file without one", ss.arrived)
+	}
+	// The recent reading counts once, whatever its parameters.
+	last := time.Unix(0, 1795755000000000000)
+	te.Observe(st, reading("s", last, val("pm10", 1000), val("pm25", 1000)))
+	if m, _, _ := ss.series["pm10"].mean(24*time.Hour, st.Interval); m != 80 {
+		t.Errorf("pm10 mean %v after a duplicate, want 80", m)
 	}
 }

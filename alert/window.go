@@ -1,7 +1,12 @@
 package alert
 
 import (
+	"math"
+	"math/bits"
 	"time"
+
+	"github.com/envpipe/envpipe/alert/limits"
+	"github.com/envpipe/envpipe/ingest"
 )
 
 // series is one station's parameter in event time: a ring of buckets for
@@ -71,15 +76,54 @@ type winAcc struct {
 }
 
 // ytdAcc accumulates daily means (days of China Standard Time) of the
-// current calendar year.
+// current calendar year as alert/derive's compliance figures do: a day
+// counts once closed, with its 24-hour mean, the mean of its valid hourly
+// means, if it has limits.MinDayHours of them; an hour is valid with
+// limits.MinHourMinutes minutes of data, or with the station's own hourly
+// mean.
 type ytdAcc struct {
 	year     int     // year of the closed days in sumMeans
 	dayYear  int     // yearOfDay(day), cached: value runs for every value
-	sumMeans float64 // sum of the closed days' means
-	days     int
-	day      int64 // current (open) day: days since 1970-01-01 CST
-	daySum   float64
-	dayN     int64
+	sumMeans float64 // sum of the closed valid days' means
+	days     int     // closed valid days
+	day      int64   // current (open) day: days since 1970-01-01 CST
+	// hours are the open day's (made with the accumulator: a series
+	// without a year-to-date does not carry them).
+	hours *[24]hourAcc
+}
+
+// hourAcc is one hour of the open day: the sum and number of its values
+// and the minutes they cover; with hourMean in mask, sum is the station's
+// own mean of the hour, which stands for the hour.
+type hourAcc struct {
+	sum  float64
+	n    int64
+	mask uint64 // bit m: minute m covered
+}
+
+// A value's cover, as add takes it, is what it covers of its hour for the
+// year-to-date: the low bits of a minute mask that add shifts to the
+// value's minute ((1<<k)−1 for a station reporting every k minutes,
+// k ≤ 60), hourMean for the station's own mean of the hour, or 0 for a
+// value that does not enter the year-to-date (a daily mean).
+const (
+	hourMean    = uint64(1) << 63
+	minutesMask = uint64(1)<<60 - 1
+)
+
+// coverOf is the cover of the values of a station reporting every
+// interval, in a reading of period p.
+func coverOf(interval time.Duration, p ingest.Period) uint64 {
+	switch p {
+	case ingest.PeriodHour:
+		return hourMean
+	case ingest.PeriodDay:
+		return 0
+	}
+	// As alert/derive counts it: the interval from the value's time, in
+	// whole minutes (rounded up), at most the hour.
+	k := min(max(int64((interval+time.Minute-1)/time.Minute), 1), 60)
+	return uint64(1)<<k - 1
 }
 
 // The bucket width keeps memory small and means precise: the longest
@@ -138,7 +182,7 @@ func (s *series) init(windows []time.Duration, ytd bool) {
 		s.size = maxSize
 	}
 	if ytd {
-		s.ytdBuf = ytdAcc{day: -1 << 62}
+		s.ytdBuf = ytdAcc{day: -1 << 62, hours: new([24]hourAcc)}
 		s.ytd = &s.ytdBuf
 	}
 }
@@ -201,9 +245,10 @@ func (s *series) age(i int) int64 {
 	return a
 }
 
-// add adds one N value at event time t. It returns false when t is too
-// old for every window and for the year-to-date.
-func (s *series) add(t time.Time, v float64) bool {
+// add adds one N value at event time t, which covers cover of its hour
+// for the year-to-date (see hourMean). It returns false when t is too old
+// for every window and for the year-to-date.
+func (s *series) add(t time.Time, v float64, cover uint64) bool {
 	used := false
 	if s.lastT.IsZero() || t.After(s.lastT) {
 		s.lastT = t
@@ -240,7 +285,7 @@ func (s *series) add(t time.Time, v float64) bool {
 			used = true
 		}
 	}
-	if s.ytd != nil && s.ytd.add(t, v) {
+	if s.ytd != nil && cover != 0 && s.ytd.add(t, v, cover) {
 		used = true
 	}
 	return used
@@ -417,46 +462,84 @@ func dayOf(t time.Time) int64 { return floorDiv(t.Unix()+8*3600, 86400) }
 // yearOfDay is the calendar year of a dayOf day.
 func yearOfDay(day int64) int { return time.Unix(day*86400, 0).UTC().Year() }
 
-// add adds a value; it returns false for a value of a day already closed.
-func (y *ytdAcc) add(t time.Time, v float64) bool {
+// add adds a value covering cover (see hourMean); it returns false for a
+// value of a day already closed.
+func (y *ytdAcc) add(t time.Time, v float64, cover uint64) bool {
 	d := dayOf(t)
 	switch {
 	case d < y.day:
 		return false
 	case d > y.day:
 		y.closeDay()
-		y.day, y.daySum, y.dayN = d, 0, 0
+		y.day = d
 		y.dayYear = yearOfDay(d)
+		clear(y.hours[:])
 	}
-	y.daySum += v
-	y.dayN++
+	sec := t.Unix() + 8*3600 - d*86400 // into the CST day
+	h := &y.hours[sec/3600]
+	switch {
+	case cover == hourMean:
+		h.sum, h.n, h.mask = v, 1, hourMean
+	case h.mask&hourMean == 0:
+		h.sum += v
+		h.n++
+		h.mask |= cover << (sec % 3600 / 60) & minutesMask
+	}
 	return true
 }
 
+// dayMean is the open day's 24-hour mean, if the day has enough valid
+// hours.
+func (y *ytdAcc) dayMean() (float64, bool) {
+	sum, n := 0.0, 0
+	for i := range y.hours {
+		h := &y.hours[i]
+		if h.n > 0 && (h.mask == hourMean || bits.OnesCount64(h.mask) >= limits.MinHourMinutes) {
+			sum += h.sum / float64(h.n)
+			n++
+		}
+	}
+	if n < limits.MinDayHours {
+		return 0, false
+	}
+	return sum / float64(n), true
+}
+
 func (y *ytdAcc) closeDay() {
-	if y.dayN == 0 {
+	mean, ok := y.dayMean()
+	if !ok {
 		return
 	}
 	if yr := y.dayYear; yr != y.year {
 		y.year, y.sumMeans, y.days = yr, 0, 0
 	}
-	y.sumMeans += y.daySum / float64(y.dayN)
+	y.sumMeans += mean
 	y.days++
 }
 
 // value is the year-to-date mean: the mean of the daily means of the
-// current year, the open day included.
+// closed valid days of the year of the open day; ok is false when there
+// are none. The open day does not count: one hour of it would weigh as
+// much as a whole day.
 func (y *ytdAcc) value() (mean float64, days int, ok bool) {
+	if y.year != y.dayYear || y.days == 0 {
+		return 0, 0, false
+	}
+	return y.sumMeans / float64(y.days), y.days, true
+}
+
+// openMean is the mean of the open day's hourly means so far (NaN without
+// any): what an alert that the year's end ends shows as its value.
+func (y *ytdAcc) openMean() float64 {
 	sum, n := 0.0, 0
-	if y.dayN > 0 {
-		sum, n = y.daySum/float64(y.dayN), 1
-		if y.dayYear == y.year {
-			sum += y.sumMeans
-			n += y.days
+	for i := range y.hours {
+		if h := &y.hours[i]; h.n > 0 {
+			sum += h.sum / float64(h.n)
+			n++
 		}
 	}
 	if n == 0 {
-		return 0, 0, false
+		return math.NaN()
 	}
-	return sum / float64(n), n, true
+	return sum / float64(n)
 }

@@ -21,7 +21,7 @@ func TestRingIsResidentFromTheFirstValue(t *testing.T) {
 	ss := make([]*series, 4000)
 	for i := range ss {
 		ss[i] = newSeries(windows, false)
-		ss[i].add(t0, 42)
+		ss[i].add(t0, 42, 1)
 	}
 	missing, pages := 0, 0
 	for _, s := range ss {

@@ -176,7 +176,7 @@ func TestSeriesMatchesTheReferenceRingBitForBit(t *testing.T) {
 					at = at.Add(time.Duration(rng.IntN(10)) * 24 * time.Hour)
 				}
 				v := rng.NormFloat64()*40 + 60
-				if got, want := s.add(at, v), ref.add(at, v); got != want {
+				if got, want := s.add(at, v, 1), ref.add(at, v); got != want {
 					t.Fatalf("%v run %d step %d: add = %v, want %v", windows, run, i, got, want)
 				}
 				for _, w := range windows {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/envpipe/envpipe/alert/aqi"
+	"github.com/envpipe/envpipe/alert/limits"
 	"github.com/envpipe/envpipe/ingest"
 )
 
@@ -43,15 +44,16 @@ var hourParamOf = func() (a [ingest.NumParams + 1]int8) {
 // Validity rules. reference/standards.md gives no data-validity table (its
 // §3.6 notes that HJ 663-2013, which has one, is not covered), so these are
 // GB 3095-2012 §8.2, Table 4 (污染物浓度数据有效性的最低要求), as the issue
-// quotes them; GB 3095-2026 keeps the same minimums.
+// quotes them; GB 3095-2026 keeps the same minimums. The first two are
+// package limits', which the rule engine's year-to-date means share.
 const (
 	// minHourMinutes: a 1-hour mean needs at least 45 minutes of data in
 	// the hour (GB 3095-2012 Table 4: "每小时至少有45分钟的采样时间").
-	minHourMinutes = 45
+	minHourMinutes = limits.MinHourMinutes
 	// min24hHours: a 24-hour mean (SO2, NO2, CO, PM10, PM2.5), calendar-day
 	// or moving, needs at least 20 valid hourly means (Table 4: "每日至少有
 	// 20个小时平均浓度值").
-	min24hHours = 20
+	min24hHours = limits.MinDayHours
 	// min8hHours: an O3 8-hour moving mean needs at least 6 valid hourly
 	// means of its 8 (Table 4: "每8小时至少有6小时平均浓度值").
 	min8hHours = 6

@@ -21,6 +21,9 @@ var (
 	_ alert.Resender = (*WeCom)(nil)
 	_ alert.Resender = (*DingTalk)(nil)
 	_ alert.Resender = (*Multi)(nil)
+	_ alert.Teller   = (*Webhook)(nil)
+	_ alert.Teller   = (*WeCom)(nil)
+	_ alert.Teller   = (*DingTalk)(nil)
 )
 
 func TestResend(t *testing.T) {

@@ -23,7 +23,9 @@
 // re-send. Webhooks and robots hear of an alert once when it starts firing
 // and once when it ends; with a repeat_interval they also take the
 // re-sends, and their gate turns them into a reminder every
-// repeat_interval (see Gate).
+// repeat_interval (see Gate). What a gate has told is its receiver's
+// memory (alert.Teller), which the rule engine keeps in its state file:
+// a restart pages nobody again for what was told.
 //
 // Metrics (Options.Metrics, see NewMetrics):
 //

@@ -52,6 +52,13 @@ func (rb *robot) Name() string { return rb.name }
 // repeat_interval); without one, transitions only.
 func (rb *robot) Resend() bool { return rb.g.resend() }
 
+// TellerKey, ToldVersion, Told and RestoreTold implement alert.Teller: the
+// rule engine keeps what the group was told across restarts.
+func (rb *robot) TellerKey() string             { return rb.g.key }
+func (rb *robot) ToldVersion() uint64           { return rb.g.memoryVersion() }
+func (rb *robot) Told() ([]alert.Told, uint64)  { return rb.g.memory() }
+func (rb *robot) RestoreTold(told []alert.Told) { rb.g.restore(told) }
+
 // Notify sends the alerts rb's gate lets through as one markdown message,
 // truncated to RobotMessageLimit.
 func (rb *robot) Notify(ctx context.Context, alerts []alert.Notification) error {
@@ -185,7 +192,7 @@ func newWeCom(c WeComConfig, index int, o Options) (*WeCom, error) {
 	w := &WeCom{robot{
 		name:    name,
 		s:       s,
-		g:       newGate(c.Gate, o.Now),
+		g:       newGate(c.Gate, name, full, o.Now),
 		r:       newRenderer(cmpOr(c.Lang, o.Lang), o, "\n", RobotMessageLimit),
 		display: redactURL(full),
 		url:     func() string { return full },
@@ -247,7 +254,7 @@ func newDingTalk(c DingTalkConfig, index int, o Options) (*DingTalk, error) {
 	d := &DingTalk{robot{
 		name:    name,
 		s:       s,
-		g:       newGate(c.Gate, o.Now),
+		g:       newGate(c.Gate, name, withQuery(endpoint, url.Values{"access_token": {token}}), o.Now),
 		r:       newRenderer(cmpOr(c.Lang, o.Lang), o, "\n\n", RobotMessageLimit),
 		display: redactURL(withQuery(endpoint, url.Values{"access_token": {token}})),
 		keyword: c.Keyword,

@@ -94,7 +94,7 @@ func newWebhook(c WebhookConfig, index int, o Options) (*Webhook, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s.scrub = []string{secret, auth}
-	return &Webhook{name: name, url: c.URL, secret: []byte(secret), auth: auth, s: s, g: newGate(c.Gate, o.Now), now: o.Now}, nil
+	return &Webhook{name: name, url: c.URL, secret: []byte(secret), auth: auth, s: s, g: newGate(c.Gate, name, c.URL, o.Now), now: o.Now}, nil
 }
 
 // Name is the receiver's name.
@@ -104,6 +104,13 @@ func (w *Webhook) Name() string { return w.name }
 // the rule engine's re-sends of firing alerts (and is reminded every
 // repeat_interval); without one, transitions only.
 func (w *Webhook) Resend() bool { return w.g.resend() }
+
+// TellerKey, ToldVersion, Told and RestoreTold implement alert.Teller: the
+// rule engine keeps what the receiver was told across restarts.
+func (w *Webhook) TellerKey() string             { return w.g.key }
+func (w *Webhook) ToldVersion() uint64           { return w.g.memoryVersion() }
+func (w *Webhook) Told() ([]alert.Told, uint64)  { return w.g.memory() }
+func (w *Webhook) RestoreTold(told []alert.Told) { w.g.restore(told) }
 
 // Notify posts the alerts w's gate lets through as one message.
 func (w *Webhook) Notify(ctx context.Context, alerts []alert.Notification) error {

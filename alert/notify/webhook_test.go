@@ -182,7 +182,7 @@ func TestGateRepeatsAndResolves(t *testing.T) {
 
 func TestGateSendResolvedOff(t *testing.T) {
 	off := false
-	g := newGate(Gate{SendResolved: &off}, time.Now)
+	g := newGate(Gate{SendResolved: &off}, "test", "", time.Now)
 	a := fixture()
 	if got := g.filter(a); len(got) != 1 || got[0].Status != alert.StatusFiring {
 		t.Errorf("filter = %v", got)
