@@ -249,11 +249,6 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	var firstSeen time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	// idle ends a wait when the inflow has paused (see idleFlushGap), and
-	// paused records that it did.
-	idle := time.NewTimer(time.Hour)
-	idle.Stop()
-	paused := false
 	for {
 		recs, next, err := w.log.Read(pos, w.cfg.BatchMaxBytes)
 		if errors.Is(err, wal.ErrCorrupt) {
@@ -283,48 +278,33 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		if len(recs) > 0 && firstSeen.IsZero() {
 			firstSeen = time.Now()
 		}
-		if len(recs) == 0 || (!full && !paused && time.Since(firstSeen) < w.cfg.FlushInterval) {
+		if len(recs) == 0 || (!full && time.Since(firstSeen) < w.cfg.FlushInterval) {
 			wait := w.cfg.FlushInterval
 			if !firstSeen.IsZero() {
 				wait = w.cfg.FlushInterval - time.Since(firstSeen)
 			}
 			timer.Reset(wait)
-			if size >= idleFlushMinBytes {
-				idle.Reset(idleFlushGap)
-			}
 		waiting:
 			for {
 				select {
 				case <-ctx.Done():
 					timer.Stop()
-					idle.Stop()
 					return w.drain(wctx, pos)
 				case <-w.log.Notify():
 					// A partial batch waits for its flush time unless the
 					// WAL now holds a full one: read again only then,
 					// not at every group commit.
-					if firstSeen.IsZero() {
+					if firstSeen.IsZero() || w.pendingAt(pos) >= int64(w.cfg.BatchMaxBytes*3/4) {
 						break waiting
-					}
-					pending := w.pendingAt(pos)
-					if pending >= int64(w.cfg.BatchMaxBytes*3/4) {
-						break waiting
-					}
-					if pending >= idleFlushMinBytes {
-						idle.Reset(idleFlushGap)
 					}
 				case <-timer.C:
-					break waiting
-				case <-idle.C:
-					paused = true
 					break waiting
 				}
 			}
 			timer.Stop()
-			idle.Stop()
 			continue
 		}
-		firstSeen, paused = time.Time{}, false
+		firstSeen = time.Time{}
 		if err := w.writeRetrying(ctx, wctx, recs); err != nil {
 			// Only ctx ends a retry loop.
 			return w.drain(wctx, pos)
@@ -359,20 +339,6 @@ func writeContext(ctx context.Context, timeout time.Duration) (wctx context.Cont
 	}()
 	return wctx, func() { cancel(); <-done }
 }
-
-// A partial batch of at least idleFlushMinBytes is written as soon as no
-// record has become durable for idleFlushGap, instead of at its
-// flush_interval: the inflow has paused (the end of a burst, such as a
-// network reporting on the minute, or of a backlog), and waiting longer
-// adds latency without making the batch larger. During a steady inflow
-// group commits come every few milliseconds and batching is unchanged; the
-// minimum keeps a slow inflow, whose gaps are often longer than the pause,
-// from being written a few readings at a time (64 KiB is about 400
-// readings).
-const (
-	idleFlushGap      = 25 * time.Millisecond
-	idleFlushMinBytes = 64 << 10
-)
 
 // pendingAt is the size of the WAL's durable records after pos in pos's
 // segment, record headers included (an overestimate of a batch; Read

@@ -285,66 +285,6 @@ func TestWriterDoesNotWaitAtTheEndOfASegment(t *testing.T) {
 	}
 }
 
-// A burst of at least idleFlushMinBytes is written once the inflow pauses
-// for idleFlushGap, not at its flush_interval; a smaller one waits for its
-// flush_interval, as readings trickling in do.
-func TestWriterWritesABurstWhenTheInflowPauses(t *testing.T) {
-	line := func(i int) string {
-		return fmt.Sprintf("air,station=zz-air-%04d,county=430202 pm25=%d,pm10=65.2,so2=8.4,no2=35.2,co=0.8,o3=96.2 %d", i%1000, i, 1_800_000_000_000_000_000+i)
-	}
-	cases := []struct {
-		name      string
-		lines     int
-		flush     time.Duration
-		wantAfter time.Duration // written no earlier than this
-		wantBy    time.Duration // and no later
-	}{
-		{"a burst is written when it ends", idleFlushMinBytes/100 + 100, time.Hour, 0, 5 * time.Second},
-		{"a few readings wait for flush_interval", 10, 700 * time.Millisecond, 700 * time.Millisecond, 5 * time.Second},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			fake, srv, l := newRig(t, nil, wal.Options{})
-			w, _ := newTestWriter(t, srv.URL, l)
-			w.cfg.FlushInterval = c.flush
-			var lines []string
-			size := 0
-			for i := range c.lines {
-				lines = append(lines, line(i))
-				size += len(lines[i]) + 1
-			}
-			if burst := size >= idleFlushMinBytes; burst != (c.wantAfter == 0) {
-				t.Fatalf("%d bytes: the case is mislabelled", size)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- w.Run(ctx, time.Second) }()
-			start := time.Now()
-			appendLines(t, l, lines...)
-			deadline := start.Add(10 * time.Second)
-			for time.Now().Before(deadline) && len(fake.accepted()) < len(lines) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			took := time.Since(start)
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			if got := fake.accepted(); !slices.Equal(got, lines) {
-				t.Fatalf("%d lines written in %v, want the %d appended", len(got), took, len(lines))
-			}
-			if took < c.wantAfter || took > c.wantBy {
-				t.Errorf("written after %v, want %v to %v (flush_interval %v)", took, c.wantAfter, c.wantBy, c.flush)
-			}
-			fake.mu.Lock()
-			if fake.requests != 1 {
-				t.Errorf("%d writes, want 1", fake.requests)
-			}
-			fake.mu.Unlock()
-		})
-	}
-}
-
 // A write in flight when shutdown begins is let finish (within the drain
 // timeout) instead of being cut off and sent again by the drain; one that
 // outlasts the timeout is abandoned and its batch stays in the WAL.
