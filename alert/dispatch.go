@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -52,15 +53,62 @@ type worker struct {
 	closing bool
 	wake    chan struct{}
 	failing bool
-	// retry holds what failed to reach a notifier that takes no re-sends
-	// (nothing later would carry it again) until it is tried again: with
-	// the next delivery, or after wait, which doubles from retryMin to
-	// retryMax while the notifier fails. A newer notification of the same
-	// alert replaces it. Under mu; wait is the worker goroutine's.
-	retry []Notification
+	// retry holds what failed, in a way a later try may mend, to reach a
+	// notifier that takes no re-sends (nothing later would carry it again)
+	// until it is tried again: with the next delivery, or after wait,
+	// which doubles from retryMin to retryMax while the notifier fails;
+	// at most maxBatch a call, apart from new notifications. A newer
+	// notification of the same alert replaces it. Under mu; wait is the
+	// worker goroutine's.
+	retry []retryItem
 	wait  time.Duration
 
-	dropped prometheus.Counter
+	dropped *prometheus.CounterVec // by reason, of this receiver
+	// gaveUpLog throttles the give-up lines (worker goroutine only).
+	gaveUpLog logThrottle
+}
+
+// retryItem is a notification and how often it was tried.
+type retryItem struct {
+	n     Notification
+	tries int
+}
+
+// maxBatch bounds the notifications in one call: after a long outage
+// thousands may wait, and one POST of them all may be refused for its
+// size (413) by the receiver or a proxy every time.
+const maxBatch = 100
+
+// maxTries bounds how often a notification is tried, the first time
+// included, before it is given up: with the waits between tries (see
+// retryMin) about half an hour.
+const maxTries = 10
+
+// Reasons a notification is dropped, as envpipe_alert_notifications_dropped_total
+// counts them.
+const (
+	dropQueueFull   = "queue_full"  // the receiver's queue was full
+	dropRefused     = "refused"     // refused for itself (4xx, robot error code)
+	dropTries       = "tries"       // maxTries tries failed
+	dropUnreachable = "unreachable" // not tried: its re-sending receiver had just failed
+)
+
+var dropReasons = []string{dropQueueFull, dropRefused, dropTries, dropUnreachable}
+
+// retryable reports whether a later try of what failed with err may
+// succeed. Notifiers say so through a Retryable method on their error
+// (alert/notify does); an error that does not say is taken as
+// retryable, as a network error would be.
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return !errors.As(err, &r) || r.Retryable()
+}
+
+// refusesAll reports whether err says the receiver refuses any call (bad
+// credentials, wrong address), not this call's content.
+func refusesAll(err error) bool {
+	var r interface{ RefusesAll() bool }
+	return errors.As(err, &r) && r.RefusesAll()
 }
 
 // idle reports whether there is no notifier: notifications need not be
@@ -72,7 +120,7 @@ func newDispatcher(ns []Notifier, timeout time.Duration, m *metrics, logger *slo
 	for _, n := range ns {
 		w := &worker{n: n, timeout: timeout, wake: make(chan struct{}, 1),
 			logger:  logger.With("receiver", n.Name()),
-			dropped: m.dropped.WithLabelValues(n.Name())}
+			dropped: m.dropped.MustCurryWith(prometheus.Labels{"receiver": n.Name()})}
 		if r, ok := n.(Resender); ok && r.Resend() {
 			w.resend = true
 		}
@@ -154,12 +202,12 @@ func (w *worker) enqueue(batch []Notification) {
 		// The alert's state changed: its newer notification replaces the
 		// one waiting (a resolved goes alone, without the firing).
 		newer := fingerprints(batch)
-		w.retry = slices.DeleteFunc(w.retry, func(n Notification) bool { return newer[n.Fingerprint()] })
+		w.retry = slices.DeleteFunc(w.retry, func(r retryItem) bool { return newer[r.n.Fingerprint()] })
 	}
 	w.queue = append(w.queue, batch...)
 	if over := len(w.queue) - maxQueued; over > 0 {
 		w.queue = append(w.queue[:0], w.queue[over:]...)
-		w.dropped.Add(float64(over))
+		w.dropped.WithLabelValues(dropQueueFull).Add(float64(over))
 	}
 	w.mu.Unlock()
 	select {
@@ -168,35 +216,39 @@ func (w *worker) enqueue(batch []Notification) {
 	}
 }
 
-// take returns what is queued, after what waits to be retried if
-// retries is true and the worker is not closing (what failed is not held
-// up at shutdown).
-func (w *worker) take(retries bool) ([]Notification, bool) {
+// take returns what is queued and, if retries is true and the worker is
+// not closing (what failed is not held up at shutdown), up to maxBatch of
+// what waits to be retried, the longest waiting first.
+func (w *worker) take(retries bool) (again []retryItem, q []Notification, closing bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	q := w.queue
 	if retries && !w.closing && len(w.retry) > 0 {
-		q = append(w.retry, q...)
-		w.retry = nil
+		k := min(len(w.retry), maxBatch)
+		again = slices.Clone(w.retry[:k])
+		w.retry = slices.Delete(w.retry, 0, k)
 	}
+	q = w.queue
 	w.queue = nil
-	return q, w.closing
+	return again, q, w.closing
 }
 
 // keep puts failed notifications aside to be retried, unless a newer one
 // of the same alert is queued.
-func (w *worker) keep(failed []Notification) {
+func (w *worker) keep(failed []retryItem) {
+	if len(failed) == 0 {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	newer := fingerprints(w.queue)
-	for _, n := range failed {
-		if !newer[n.Fingerprint()] {
-			w.retry = append(w.retry, n)
+	for _, r := range failed {
+		if !newer[r.n.Fingerprint()] {
+			w.retry = append(w.retry, r)
 		}
 	}
 	if over := len(w.retry) - maxQueued; over > 0 {
 		w.retry = append(w.retry[:0], w.retry[over:]...)
-		w.dropped.Add(float64(over))
+		w.dropped.WithLabelValues(dropQueueFull).Add(float64(over))
 	}
 }
 
@@ -270,61 +322,203 @@ func (w *worker) run(ctx context.Context) {
 			retryC, retries = nil, true
 		}
 		for {
-			q, closing := w.take(retries)
-			if len(q) == 0 {
+			again, q, closing := w.take(retries)
+			if len(again) == 0 && len(q) == 0 {
 				if closing {
 					return
 				}
 				break
 			}
-			retries = w.deliver(ctx, q, closing) // not in a loop while it fails
+			retries = w.deliver(ctx, again, q, closing) // not in a loop while it fails
 		}
 		switch {
 		case !w.retrying():
 			w.wait = retryMin
 		case retryC == nil:
-			// Not reset by other deliveries' success: a notification the
-			// receiver refuses for itself backs off too.
+			// Not reset by other deliveries' success: a notification that
+			// keeps failing while others get through backs off too.
 			retryC = time.After(w.wait)
 			w.wait = min(2*w.wait, retryMax)
 		}
 	}
 }
 
-// deliver sends q in order, in as few calls as possible without putting
-// one alert twice in a call (a firing and its resolution go in order). It
-// reports whether every call succeeded. A notifier that takes no re-sends
-// gets what failed again later (unless it is closing).
-func (w *worker) deliver(ctx context.Context, q []Notification, closing bool) bool {
-	ok := true
-	for len(q) > 0 {
+// deliver sends what is tried again, then q, in order, in calls that
+// never put one alert twice in a call (a firing and its resolution go in
+// order): at most maxBatch, and what is tried again apart from what is
+// new, in calls halved with each try, so that whatever keeps failing
+// ends up alone and holds nothing else back for long. It reports false
+// when a call failed in a way a later try may mend (the receiver is
+// down, say): the rest is then not tried now (unless closing), and a
+// notifier that takes no re-sends gets it, and what failed, later, what
+// failed at the back of the line.
+func (w *worker) deliver(ctx context.Context, again []retryItem, q []Notification, closing bool) bool {
+	items := make([]retryItem, 0, len(again)+len(q))
+	items = append(items, again...)
+	for _, n := range q {
+		items = append(items, retryItem{n: n})
+	}
+	// last[fp] is the index of the alert's newest notification: one that
+	// fails is kept for later only if it is that.
+	last := make(map[string]int, len(items))
+	for i := range items {
+		last[items[i].n.Fingerprint()] = i
+	}
+	for lo := 0; lo < len(items); {
+		limit := maxBatch
+		if lo < len(again) {
+			limit = max(maxBatch>>min(items[lo].tries-1, 16), 1)
+		}
+		hi := lo
 		seen := map[string]bool{}
-		n := 0
-		for n < len(q) {
-			fp := q[n].Fingerprint()
+		for hi < len(items) && hi-lo < limit && (hi < len(again)) == (lo < len(again)) {
+			fp := items[hi].n.Fingerprint()
 			if seen[fp] {
 				break
 			}
 			seen[fp] = true
-			n++
+			hi++
 		}
-		if !w.notify(ctx, q[:n]) {
-			ok = false
-			if !w.resend && !closing {
-				later := fingerprints(q[n:])
-				w.keep(slices.DeleteFunc(slices.Clone(q[:n]), func(x Notification) bool { return later[x.Fingerprint()] }))
-			}
+		if failed, ok := w.call(ctx, items, lo, hi, last, closing); !ok && !closing {
+			w.keep(append(w.untried(items, hi, last), failed...))
+			return false
 		}
-		q = q[n:]
+		lo = hi
 	}
-	return ok
+	return true
 }
 
-func (w *worker) notify(ctx context.Context, batch []Notification) bool {
+// call sends items[lo:hi] in one call. A call the receiver refuses (not
+// retryable) for its content is split in halves, each sent alone, so that
+// one notification it refuses for itself, or a call too large (413),
+// holds nothing else back; a notification refused alone is given up. A
+// call refused whatever it holds (401, 404) is given up whole. It
+// reports false when a call failed in a way a later try may mend, with
+// what a notifier that takes no re-sends is to try again.
+func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last map[string]int, closing bool) ([]retryItem, bool) {
+	batch := make([]Notification, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		batch = append(batch, items[i].n)
+	}
+	err := w.notify(ctx, batch)
+	switch {
+	case err == nil:
+		return nil, true
+	case !retryable(err) && refusesAll(err):
+		gone := slices.Clone(items[lo:hi])
+		for i := range gone {
+			gone[i].tries++
+		}
+		w.giveUp(gone, dropRefused, err)
+		return nil, true // the receiver answered: it is up
+	case !retryable(err) && hi-lo > 1:
+		mid := lo + (hi-lo)/2
+		left, lok := w.call(ctx, items, lo, mid, last, closing)
+		right, rok := w.call(ctx, items, mid, hi, last, closing)
+		return append(left, right...), lok && rok
+	case !retryable(err):
+		r := items[lo]
+		r.tries++
+		w.giveUp([]retryItem{r}, dropRefused, err)
+		return nil, true // the receiver answered: it is up
+	}
+	if w.resend || closing {
+		return nil, false
+	}
+	var failed, gone []retryItem
+	for i := lo; i < hi; i++ {
+		r := items[i]
+		r.tries++
+		switch {
+		case last[r.n.Fingerprint()] != i: // replaced by a newer one
+		case r.tries >= maxTries:
+			gone = append(gone, r)
+		default:
+			failed = append(failed, r)
+		}
+	}
+	w.giveUp(gone, dropTries, err)
+	return failed, false
+}
+
+// untried returns items[from:], not tried because the receiver just
+// failed, to be tried later by a notifier that takes no re-sends; one
+// that does drops them (counted): its re-sends carry the firing alerts
+// again.
+func (w *worker) untried(items []retryItem, from int, last map[string]int) []retryItem {
+	if from >= len(items) {
+		return nil
+	}
+	if w.resend {
+		w.dropped.WithLabelValues(dropUnreachable).Add(float64(len(items) - from))
+		return nil
+	}
+	var keep []retryItem
+	for i := from; i < len(items); i++ {
+		if last[items[i].n.Fingerprint()] == i {
+			keep = append(keep, items[i])
+		}
+	}
+	return keep
+}
+
+// giveUp drops notifications that will not be tried again, counted by
+// reason, and logs each once with its alert's identity (at most
+// giveUpLogs a minute; the rest are counted in the next line).
+func (w *worker) giveUp(items []retryItem, reason string, err error) {
+	if len(items) == 0 {
+		return
+	}
+	w.dropped.WithLabelValues(reason).Add(float64(len(items)))
+	for _, r := range items {
+		if more, ok := w.gaveUpLog.allow(time.Now()); ok {
+			l := r.n.Labels
+			w.logger.Error("notification given up", "alert", l["alertname"], "station", l["station"],
+				"param", l["param"], "severity", l["severity"], "status", r.n.Status, "reason", reason,
+				"tries", r.tries, "err", err, "not_logged_before", more)
+		}
+	}
+}
+
+// logThrottle lets through at most giveUpLogs lines a minute and counts
+// the others.
+type logThrottle struct {
+	since      time.Time
+	n          int
+	suppressed int
+}
+
+const giveUpLogs = 10
+
+// allow reports whether a line may be logged at now and, if so, how many
+// were held back since the last one.
+func (l *logThrottle) allow(now time.Time) (suppressed int, ok bool) {
+	if now.Sub(l.since) >= time.Minute {
+		l.since, l.n = now, 0
+	}
+	if l.n >= giveUpLogs {
+		l.suppressed++
+		return 0, false
+	}
+	l.n++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
+}
+
+// notify makes one call. A failure a later try may mend is logged when
+// the receiver starts failing (and its recovery once); a refusal is left
+// to giveUp.
+func (w *worker) notify(ctx context.Context, batch []Notification) error {
 	cctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	err := w.n.Notify(cctx, batch)
-	if err != nil {
+	switch {
+	case err == nil:
+		if w.failing {
+			w.logger.Info("notifications delivered again")
+			w.failing = false
+		}
+	case retryable(err):
 		if !w.failing {
 			msg := "notification failed"
 			if !w.resend {
@@ -333,13 +527,8 @@ func (w *worker) notify(ctx context.Context, batch []Notification) bool {
 			w.logger.Error(msg, "alerts", len(batch), "err", err)
 		}
 		w.failing = true
-		return false
 	}
-	if w.failing {
-		w.logger.Info("notifications delivered again")
-		w.failing = false
-	}
-	return true
+	return err
 }
 
 // metrics are the engine's Prometheus metrics. Deliveries are counted by
@@ -363,8 +552,8 @@ func newMetrics(reg prometheus.Registerer, ns []Notifier) *metrics {
 		}, []string{"to"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envpipe_alert_notifications_dropped_total",
-			Help: "Notifications dropped because a receiver's queue was full.",
-		}, []string{"receiver"}),
+			Help: "Notifications dropped, by receiver and reason: queue_full (its queue was full), refused (the receiver refused it for itself), tries (every try failed), unreachable (not tried: the receiver, which takes re-sends, had just failed).",
+		}, []string{"receiver", "reason"}),
 		saveErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "envpipe_alert_state_save_errors_total",
 			Help: "Failures to write the alert state or windows file.",
@@ -378,7 +567,9 @@ func newMetrics(reg prometheus.Registerer, ns []Notifier) *metrics {
 		m.transitions.WithLabelValues(s.String())
 	}
 	for _, n := range ns {
-		m.dropped.WithLabelValues(n.Name())
+		for _, r := range dropReasons {
+			m.dropped.WithLabelValues(n.Name(), r)
+		}
 	}
 	return m
 }

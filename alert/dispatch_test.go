@@ -100,7 +100,7 @@ func TestDispatcherDropsTheOldestBeyondItsQueueBound(t *testing.T) {
 		batch[i] = note("x", StatusFiring)
 	}
 	d.send(batch, false) // not started: it all queues
-	if v := testutilCounter(m.dropped.WithLabelValues("r")); v != 10 {
+	if v := testutilCounter(m.dropped.WithLabelValues("r", dropQueueFull)); v != 10 {
 		t.Errorf("dropped %v", v)
 	}
 }

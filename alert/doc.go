@@ -50,11 +50,14 @@
 //	    flags: [D, B, T]
 //
 // Aggregates: instant compares each value; mean the rolling mean over
-// window; ytd_mean the year-to-date mean as alert/derive's compliance
-// figures (pm25_ytd) compute it: the mean of the 24-hour means of the
-// year's closed China Standard Time days that have at least 20 valid
-// hours (45 minutes of data, or the station's hourly mean; package
-// limits), the open day left out, judged from min_days such days on; its
+// window; ytd_mean the year-to-date mean, the mean of the daily means of
+// the year's closed China Standard Time days, the open day left out,
+// judged from min_days such days on: for pm25 and pm10 of an air station
+// reporting at least hourly as alert/derive's compliance figures
+// (pm25_ytd) compute it, of the days that have at least 20 valid hours
+// (45 minutes of data, or the station's hourly mean; package limits);
+// otherwise (water sections, stations reporting less often) a day's
+// mean is the plain mean of its values; its
 // alerts end with their year (the new year's first value resolves them);
 // aqi the hourly AQI fed through ObserveValue (ObserveLowerBound when a
 // pollutant was missing: such an AQI can raise an alert but neither clear
@@ -117,9 +120,15 @@
 // resolves it by itself if envpipe stops; a resolved one's endsAt is its
 // resolution time; startsAt is the time it fired and never changes, so a
 // re-send is the same alert to Alertmanager. A notifier that takes no
-// re-sends gets a notification that failed again (after 30 s, doubling
-// up to 5 min, or with its next delivery) until it is delivered or a
-// newer one of the same alert replaces it. generatorURL is
+// re-sends gets a notification that failed in a way a later try may mend
+// (a network error, a 5xx; alert/notify's errors say which) again, after
+// 30 s, doubling up to 5 min, or with its next delivery, until it is
+// delivered, a newer one of the same alert replaces it, or 10 tries
+// failed (then it is logged and counted). A notification the receiver
+// refuses for itself (a 4xx, a robot's error code) is not tried again; a
+// refused call of several is split to find it. No call carries more than
+// 100 notifications, and what is tried again goes apart from what is
+// new. generatorURL is
 // grafana_url + grafana_dashboards[kind] + ?var-station=…&var-param=….
 //
 // # InfluxDB
@@ -139,7 +148,8 @@
 // Teller (webhook, chat robot) was told, saved within a second of a
 // delivery: after a restart it tells only what it was never told, and
 // reminds on its own schedule; one that takes no re-sends gets the first
-// re-send after the start for that. The windows file holds each station's
+// re-send after the start for that. A teller the file does not know (a
+// receiver added since) is told once, at that start, of what fires. The windows file holds each station's
 // last arrival: a stale rule counts silence from it after a restart, but
 // raises no new alert within min(its limit, 10 min) of the start, while
 // what the station sent meanwhile arrives from the broker. A crash loses
@@ -149,6 +159,6 @@
 //
 //	envpipe_alerts_firing{severity}
 //	envpipe_alert_transitions_total{to}
-//	envpipe_alert_notifications_dropped_total{receiver}
+//	envpipe_alert_notifications_dropped_total{receiver, reason}   queue_full | refused | tries | unreachable
 //	envpipe_alert_state_save_errors_total
 package alert

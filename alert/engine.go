@@ -130,6 +130,38 @@ type Engine struct {
 	stateDirty    bool
 	pendingNotify []Notification
 	saveKick      chan struct{}
+	// While saving the alert state fails (a full disk), it is tried again
+	// no sooner than saveRetry: saveWait doubles from a second up to
+	// state_interval, so that a failure is not retried every second.
+	saveRetry time.Time
+	saveWait  time.Duration
+	// stateLog and windowsLog throttle the save failures' log lines
+	// (under saveMu).
+	stateLog, windowsLog failLog
+}
+
+// failLog logs a failure that repeats once, then at most once a minute,
+// and once when it ends.
+type failLog struct {
+	failing bool
+	last    time.Time
+	missed  int // failures not logged since the last line
+}
+
+func (f *failLog) failed(l *slog.Logger, now time.Time, msg string, err error) {
+	if f.failing && now.Sub(f.last) < time.Minute && now.Sub(f.last) > -time.Minute {
+		f.missed++
+		return
+	}
+	l.Error(msg, "err", err, "failures_not_logged", f.missed)
+	f.failing, f.last, f.missed = true, now, 0
+}
+
+func (f *failLog) ok(l *slog.Logger, msg string) {
+	if f.failing {
+		l.Info(msg)
+		f.failing, f.missed = false, 0
+	}
 }
 
 type stationState struct {
@@ -455,6 +487,9 @@ func (ss *stationState) seriesFor(param string) *series {
 		s.init(w, ytd)
 	} else {
 		s = newSeries(w, ytd)
+	}
+	if s.ytd != nil {
+		s.ytd.strict = ytdStrict(ss.st, param)
 	}
 	ss.series[param] = s
 	return s
@@ -1043,13 +1078,26 @@ func (e *Engine) commit(ts []Transition, now time.Time) []byte {
 // notifications committed before the save to the notifiers. The state
 // includes what tellers told (see Teller), which deliveries change after
 // the save that preceded them: Run calls this every second to save it.
-func (e *Engine) saveAndNotify() {
+// After a failed save it tries again only once saveRetry has passed,
+// unless force (Flush, shutdown); meanwhile notifications go unsaved, as
+// they do when the save fails: a page matters more than the guarantee
+// against a second one after a crash.
+func (e *Engine) saveAndNotify(force bool) {
 	e.mu.Lock()
 	if !e.stateDirty && len(e.pendingNotify) == 0 && !e.disp.toldChanged() {
 		e.mu.Unlock()
 		return
 	}
 	now := e.now()
+	if !force && now.Before(e.saveRetry) {
+		notify := e.pendingNotify
+		e.pendingNotify = nil
+		e.mu.Unlock()
+		if len(notify) > 0 {
+			e.disp.send(notify, false)
+		}
+		return
+	}
 	// The memories first: a delivery after this is a change the next save
 	// catches, whereas one between the alerts' snapshot and here could
 	// record an alert the snapshot does not hold, which addTold leaves out.
@@ -1061,11 +1109,23 @@ func (e *Engine) saveAndNotify() {
 	addTold(&state, told, active)
 	e.saveMu.Lock()
 	err := e.store.saveAlerts(marshalState(state))
+	if err != nil {
+		e.stateLog.failed(e.logger, now, "alert state not saved; retrying", err)
+	} else {
+		e.stateLog.ok(e.logger, "alert state saved again")
+	}
 	e.saveMu.Unlock()
+	e.mu.Lock()
 	if err != nil {
 		e.m.saveErrors.Inc()
-		e.logger.Error("alert state not saved", "err", err)
+		e.stateDirty = true // tried again, later
+		e.saveWait = min(max(2*e.saveWait, time.Second), e.cfg.StateInterval)
+		e.saveRetry = now.Add(e.saveWait)
 	} else {
+		e.saveWait, e.saveRetry = 0, time.Time{}
+	}
+	e.mu.Unlock()
+	if err == nil {
 		e.disp.markToldSaved(versions)
 	}
 	if len(notify) > 0 {
@@ -1214,7 +1274,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			e.Flush()
 			e.disp.stop(5 * time.Second)
-			e.saveAndNotify() // what the receivers were told meanwhile
+			e.saveAndNotify(true) // what the receivers were told meanwhile
 			return nil
 		case <-e.saveKick:
 			// Every save writes every active alert: in a network-wide
@@ -1229,11 +1289,11 @@ func (e *Engine) Run(ctx context.Context) error {
 				case <-gap.C:
 				}
 			}
-			e.saveAndNotify()
+			e.saveAndNotify(false)
 			lastSave = time.Now()
 		case <-t.C:
 			e.Tick(e.now())
-			e.saveAndNotify()
+			e.saveAndNotify(false)
 		}
 	}
 }
@@ -1248,7 +1308,7 @@ func (e *Engine) Flush() {
 	e.mu.Lock()
 	e.stateDirty = true
 	e.mu.Unlock()
-	e.saveAndNotify()
+	e.saveAndNotify(true)
 	now := e.now()
 	e.mu.Lock()
 	e.lastSave = now
@@ -1270,7 +1330,9 @@ func (e *Engine) saveWindows(now time.Time) {
 	})
 	if err != nil {
 		e.m.saveErrors.Inc()
-		e.logger.Error("alert windows not saved", "err", err)
+		e.windowsLog.failed(e.logger, now, "alert windows not saved", err)
+	} else {
+		e.windowsLog.ok(e.logger, "alert windows saved again")
 	}
 }
 

@@ -211,20 +211,20 @@ func testutilCounter(c prometheus.Counter) float64 {
 // deterministically.
 func (te *testEngine) Observe(st *station.Station, r *ingest.Reading) {
 	te.Engine.Observe(st, r)
-	te.Engine.saveAndNotify()
+	te.Engine.saveAndNotify(false)
 }
 
 func (te *testEngine) ObserveValue(st *station.Station, param string, t time.Time, v float64) {
 	te.Engine.ObserveValue(st, param, t, v)
-	te.Engine.saveAndNotify()
+	te.Engine.saveAndNotify(false)
 }
 
 func (te *testEngine) Tick(now time.Time) {
 	te.Engine.Tick(now)
-	te.Engine.saveAndNotify()
+	te.Engine.saveAndNotify(false)
 }
 
 func (te *testEngine) ObserveLowerBound(st *station.Station, param string, t time.Time, v float64) {
 	te.Engine.ObserveLowerBound(st, param, t, v)
-	te.Engine.saveAndNotify()
+	te.Engine.saveAndNotify(false)
 }

@@ -542,8 +542,13 @@ func (e *Engine) loadAlerts(data []byte) error {
 // memories is an older envpipe's, which counted a firing alert it had sent
 // as told: the tellers take the restored firing alerts as told now (their
 // reminders come a repeat interval later) rather than page them all again.
-// A teller with no memory in a newer file is a new receiver: it starts
-// empty, as before.
+// A teller with no memory in a newer file is a new receiver (or one whose
+// destination changed): it starts empty and catches up at this start, as
+// one with a memory does, so it is told once, now, of what fires (only
+// what its filter lets through). Not seeded as told: a group added to the
+// rota must learn what fires now rather than never (without reminders)
+// or only from a resolution; and at the next restart its memory is in the
+// file, so it is not told again.
 func (e *Engine) restoreTold(saved map[string][]savedTold) {
 	var seed []Told
 	if saved == nil {
@@ -564,6 +569,7 @@ func (e *Engine) restoreTold(saved map[string][]savedTold) {
 		}
 		list, ok := saved[w.teller.TellerKey()]
 		if !ok {
+			w.catchUp = !w.resend
 			continue
 		}
 		told := make([]Told, 0, len(list))
@@ -618,7 +624,7 @@ func (e *Engine) loadWindows(data []byte) error {
 				}
 			}
 			*s.ytd = ytdAcc{year: y.Year, sumMeans: y.SumMeans, days: y.Days, day: y.Day, dayYear: yearOfDay(y.Day),
-				hours: hours}
+				hours: hours, strict: s.ytd.strict}
 		}
 	}
 	// The file's parameter bits in ours; a file without them counted every

@@ -33,8 +33,10 @@ const (
 	// event time.
 	AggMean Aggregate = "mean"
 	// AggYTDMean: the year-to-date mean (calendar year in China Standard
-	// Time): the mean of the daily means of the days so far, today's
-	// included.
+	// Time): the mean of the daily means of the closed days so far, today
+	// left out; for pm25 and pm10 of air stations reporting at least
+	// hourly, of the days with 20 valid hours, as derive's pm25_ytd (see
+	// ytdAcc).
 	AggYTDMean Aggregate = "ytd_mean"
 	// AggAQI: the hourly AQI, fed through Engine.ObserveValue (or
 	// ObserveLowerBound, when a pollutant was missing) as param "aqi".

@@ -7,6 +7,7 @@ import (
 
 	"github.com/envpipe/envpipe/alert/limits"
 	"github.com/envpipe/envpipe/ingest"
+	"github.com/envpipe/envpipe/ingest/station"
 )
 
 // series is one station's parameter in event time: a ring of buckets for
@@ -76,11 +77,17 @@ type winAcc struct {
 }
 
 // ytdAcc accumulates daily means (days of China Standard Time) of the
-// current calendar year as alert/derive's compliance figures do: a day
-// counts once closed, with its 24-hour mean, the mean of its valid hourly
-// means, if it has limits.MinDayHours of them; an hour is valid with
+// current calendar year. A day counts once closed. With strict, as
+// alert/derive's compliance figures (pm25_ytd, pm10_ytd) count it, its
+// mean is its 24-hour mean, the mean of its valid hourly means, and it
+// counts only with limits.MinDayHours of them; an hour is valid with
 // limits.MinHourMinutes minutes of data, or with the station's own hourly
-// mean.
+// mean. Otherwise its mean is the plain mean of its values.
+//
+// The open day closes at the station's first value of a later day: a
+// value for a closed day, arriving after that, does not enter the
+// year-to-date (add refuses it), whereas derive keeps an hour open to
+// late readings for derive.lateness after its end.
 type ytdAcc struct {
 	year     int     // year of the closed days in sumMeans
 	dayYear  int     // yearOfDay(day), cached: value runs for every value
@@ -90,6 +97,20 @@ type ytdAcc struct {
 	// hours are the open day's (made with the accumulator: a series
 	// without a year-to-date does not carry them).
 	hours *[24]hourAcc
+	// strict: days close by the validity rule (see ytdStrict).
+	strict bool
+}
+
+// ytdStrict reports whether st's year-to-date of param closes its days
+// by the validity rule, as derive's compliance figures do: for pm25 and
+// pm10 (the only year-to-date figures derive writes) of an air station
+// reporting at least hourly. derive applies the rule to any air station,
+// but one reporting less often never has 20 valid hours a day, so derive
+// has no figure for it to agree with, and a strict ytd_mean rule would
+// never fire; there, as for other parameters and for water sections
+// (every 4 h), a day is the plain mean of its values.
+func ytdStrict(st *station.Station, param string) bool {
+	return st.Kind == ingest.KindAir && (param == "pm25" || param == "pm10") && st.Interval <= time.Hour
 }
 
 // hourAcc is one hour of the open day: the sum and number of its values
@@ -488,9 +509,13 @@ func (y *ytdAcc) add(t time.Time, v float64, cover uint64) bool {
 	return true
 }
 
-// dayMean is the open day's 24-hour mean, if the day has enough valid
-// hours.
+// dayMean is the open day's mean: with strict its 24-hour mean, if it
+// has enough valid hours; otherwise the plain mean of its values, if any.
 func (y *ytdAcc) dayMean() (float64, bool) {
+	if !y.strict {
+		m := y.plainMean()
+		return m, !math.IsNaN(m)
+	}
 	sum, n := 0.0, 0
 	for i := range y.hours {
 		h := &y.hours[i]
@@ -528,9 +553,27 @@ func (y *ytdAcc) value() (mean float64, days int, ok bool) {
 	return y.sumMeans / float64(y.days), y.days, true
 }
 
-// openMean is the mean of the open day's hourly means so far (NaN without
-// any): what an alert that the year's end ends shows as its value.
+// plainMean is the mean of the open day's values (NaN without any); a
+// station's own hourly mean counts as one value.
+func (y *ytdAcc) plainMean() float64 {
+	sum, n := 0.0, int64(0)
+	for i := range y.hours {
+		sum += y.hours[i].sum
+		n += y.hours[i].n
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// openMean is the open day's mean so far (NaN without any values): with
+// strict the mean of its hourly means, else plainMean. It is what an
+// alert that the year's end ends shows as its value.
 func (y *ytdAcc) openMean() float64 {
+	if !y.strict {
+		return y.plainMean()
+	}
 	sum, n := 0.0, 0
 	for i := range y.hours {
 		if h := &y.hours[i]; h.n > 0 {

@@ -116,10 +116,24 @@ type attemptError struct {
 	err        error
 	retryable  bool
 	retryAfter time.Duration
+	// refusesAll: the receiver refused the call whatever it held (401,
+	// 403, 404...: credentials or address), so splitting it would only
+	// multiply calls that fail the same way.
+	refusesAll bool
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
 func (e *attemptError) Unwrap() error { return e.err }
+
+// Retryable reports whether a later try may succeed. The rule engine's
+// dispatcher finds it with errors.As and keeps for another try only what
+// failed so: a 4xx or a robot's error code would be refused every time.
+func (e *attemptError) Retryable() bool { return e.retryable }
+
+// RefusesAll reports whether the receiver refused the call for something
+// other than its content: the dispatcher then gives the call up whole
+// instead of splitting it to find the notification refused.
+func (e *attemptError) RefusesAll() bool { return e.refusesAll }
 
 func permanent(format string, a ...any) error {
 	return &attemptError{err: fmt.Errorf(format, a...)}
@@ -285,7 +299,13 @@ func checkStatus(r *response) error {
 	if r.status == http.StatusTooManyRequests || r.status == http.StatusRequestTimeout || r.status >= 500 {
 		return transient(retryAfter(r.header.Get("Retry-After")), "%s", msg)
 	}
-	return permanent("%s", msg)
+	err := permanent("%s", msg).(*attemptError)
+	switch r.status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+	default:
+		err.refusesAll = true
+	}
+	return err
 }
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
