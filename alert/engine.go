@@ -722,6 +722,9 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 		}
 		mean, days, ok := s.ytd.value()
 		if !ok || days < rule.MinDays {
+			if len(ss.alerts) == 0 {
+				return ts // the common case: nothing to end
+			}
 			if !ok {
 				mean = s.ytd.openMean()
 			}

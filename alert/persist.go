@@ -382,6 +382,7 @@ func appendSeries(buf []byte, station, param string, s *series) []byte {
 		buf = strconv.AppendInt(buf, int64(y.days), 10)
 		buf = append(buf, `,"day":`...)
 		buf = strconv.AppendInt(buf, y.day, 10)
+		y.flush()
 		first := true
 		for i := range y.hours {
 			h := &y.hours[i]
@@ -624,7 +625,7 @@ func (e *Engine) loadWindows(data []byte) error {
 				}
 			}
 			*s.ytd = ytdAcc{year: y.Year, sumMeans: y.SumMeans, days: y.Days, day: y.Day, dayYear: yearOfDay(y.Day),
-				hours: hours, strict: s.ytd.strict}
+				hours: hours, curHour: -1, strict: s.ytd.strict}
 		}
 	}
 	// The file's parameter bits in ours; a file without them counted every

@@ -95,8 +95,13 @@ type ytdAcc struct {
 	days     int     // closed valid days
 	day      int64   // current (open) day: days since 1970-01-01 CST
 	// hours are the open day's (made with the accumulator: a series
-	// without a year-to-date does not carry them).
-	hours *[24]hourAcc
+	// without a year-to-date does not carry them), but for the latest
+	// hour, curHour, which is accumulated in cur: nearly every value is of
+	// the latest hour, and cur shares the series' cache lines where the
+	// array would be one more cache miss for each (see flush).
+	hours   *[24]hourAcc
+	cur     hourAcc
+	curHour int // -1: none (cur is empty)
 	// strict: days close by the validity rule (see ytdStrict).
 	strict bool
 }
@@ -203,7 +208,7 @@ func (s *series) init(windows []time.Duration, ytd bool) {
 		s.size = maxSize
 	}
 	if ytd {
-		s.ytdBuf = ytdAcc{day: -1 << 62, hours: new([24]hourAcc)}
+		s.ytdBuf = ytdAcc{day: -1 << 62, hours: new([24]hourAcc), curHour: -1}
 		s.ytd = &s.ytdBuf
 	}
 }
@@ -497,21 +502,56 @@ func (y *ytdAcc) add(t time.Time, v float64, cover uint64) bool {
 		clear(y.hours[:])
 	}
 	sec := t.Unix() + 8*3600 - d*86400 // into the CST day
-	h := &y.hours[sec/3600]
+	hour, minute := int(sec/3600), sec%3600/60
+	h := &y.cur
+	switch {
+	case hour > y.curHour:
+		y.flush()
+		y.curHour = hour
+	case hour < y.curHour:
+		h = &y.hours[hour] // late for its hour: rare
+	}
+	h.add(v, cover, minute)
+	return true
+}
+
+// add adds a value covering cover (see hourMean) at minute of the hour.
+func (h *hourAcc) add(v float64, cover uint64, minute int64) {
 	switch {
 	case cover == hourMean:
 		h.sum, h.n, h.mask = v, 1, hourMean
 	case h.mask&hourMean == 0:
 		h.sum += v
 		h.n++
-		h.mask |= cover << (sec % 3600 / 60) & minutesMask
+		h.mask |= cover << minute & minutesMask
 	}
-	return true
+}
+
+// merge adds src, values that came after h's, to h, as add would have.
+func (h *hourAcc) merge(src *hourAcc) {
+	switch {
+	case src.n == 0:
+	case src.mask&hourMean != 0:
+		*h = *src
+	case h.mask&hourMean == 0:
+		h.sum += src.sum
+		h.n += src.n
+		h.mask |= src.mask
+	}
+}
+
+// flush moves cur into hours, so that hours hold the whole open day.
+func (y *ytdAcc) flush() {
+	if y.curHour >= 0 {
+		y.hours[y.curHour].merge(&y.cur)
+		y.cur, y.curHour = hourAcc{}, -1
+	}
 }
 
 // dayMean is the open day's mean: with strict its 24-hour mean, if it
 // has enough valid hours; otherwise the plain mean of its values, if any.
 func (y *ytdAcc) dayMean() (float64, bool) {
+	y.flush()
 	if !y.strict {
 		m := y.plainMean()
 		return m, !math.IsNaN(m)
@@ -556,6 +596,7 @@ func (y *ytdAcc) value() (mean float64, days int, ok bool) {
 // plainMean is the mean of the open day's values (NaN without any); a
 // station's own hourly mean counts as one value.
 func (y *ytdAcc) plainMean() float64 {
+	y.flush()
 	sum, n := 0.0, int64(0)
 	for i := range y.hours {
 		sum += y.hours[i].sum
@@ -571,6 +612,7 @@ func (y *ytdAcc) plainMean() float64 {
 // strict the mean of its hourly means, else plainMean. It is what an
 // alert that the year's end ends shows as its value.
 func (y *ytdAcc) openMean() float64 {
+	y.flush()
 	if !y.strict {
 		return y.plainMean()
 	}
