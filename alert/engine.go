@@ -722,13 +722,7 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 		}
 		mean, days, ok := s.ytd.value()
 		if !ok || days < rule.MinDays {
-			if len(ss.alerts) == 0 {
-				return ts // the common case: nothing to end
-			}
-			if !ok {
-				mean = s.ytd.openMean()
-			}
-			return e.endPastYear(ss, rule, param, s.ytd.dayYear, mean, s.lastT, now, ts)
+			return e.endPastYear(ss, rule, param, s, now, ts)
 		}
 		v, t = mean, s.lastT
 	}
@@ -757,15 +751,20 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 }
 
 // endPastYear ends the alerts of a ytd_mean rule that are about a year
-// before year, the year of the series' latest value, whose mean (v at t)
-// has too few days to be judged: an annual mean's alert ends with its
-// year, rather than firing on with last year's value until min_days days
-// into the next. Alerts of the current year are left as they are, e.g.
-// after a restart that lost the windows file.
-func (e *Engine) endPastYear(ss *stationState, rule *Rule, param string, year int, v float64, t, now time.Time,
+// before the year of s's latest value, whose year-to-date has too few days
+// to be judged: an annual mean's alert ends with its year, rather than
+// firing on with last year's value until min_days days into the next.
+// Alerts of the current year are left as they are, e.g. after a restart
+// that lost the windows file.
+func (e *Engine) endPastYear(ss *stationState, rule *Rule, param string, s *series, now time.Time,
 	ts []Transition) []Transition {
 	if len(ss.alerts) == 0 {
-		return ts // the common case
+		return ts // the common case: nothing to end, nor a mean to compute
+	}
+	year, t := s.ytd.dayYear, s.lastT
+	v, _, ok := s.ytd.value()
+	if !ok {
+		v = s.ytd.openMean()
 	}
 	limit, ok := e.limitAt(rule, t)
 	if !ok {

@@ -194,6 +194,24 @@ func TestWriterRetriesSplitsAndDeadLetters(t *testing.T) {
 	}
 }
 
+// runUntilRequests runs w until the fake has had n requests (or 10 s),
+// then stops it.
+func runUntilRequests(w *Writer, fake *fakeInflux, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, 50*time.Millisecond) }()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		fake.mu.Lock()
+		got := fake.requests
+		fake.mu.Unlock()
+		if got >= n {
+			break
+		}
+	}
+	cancel()
+	<-done
+}
+
 // A refused record that cannot be dead-lettered stays in the WAL.
 func TestWriterKeepsWhatItCannotDeadLetter(t *testing.T) {
 	fake, srv, l := newRig(t, nil, wal.Options{})
@@ -201,19 +219,7 @@ func TestWriterKeepsWhatItCannotDeadLetter(t *testing.T) {
 	w, _ := newTestWriter(t, srv.URL, l)
 	w.cfg.DeadLetter = filepath.Join(t.TempDir(), "missing", "dead.lp")
 	appendLines(t, l, "air,station=a pm25=1 1")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, 50*time.Millisecond) }()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		fake.mu.Lock()
-		n := fake.requests
-		fake.mu.Unlock()
-		if n >= 2 {
-			break
-		}
-	}
-	cancel()
-	<-done
+	runUntilRequests(w, fake, 2)
 	if l.Checkpoint() == l.Head() {
 		t.Error("the refused record left the WAL without reaching the dead-letter file")
 	}
@@ -227,20 +233,7 @@ func TestWriterKeepsTheBacklogWhileInfluxIsDown(t *testing.T) {
 	w, _ := newTestWriter(t, srv.URL, l)
 	fake := srv.Config.Handler.(*fakeInflux)
 	appendLines(t, l, "air,station=a pm25=1 1")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, 50*time.Millisecond) }()
-	// Until InfluxDB has refused the batch twice (so the writer retried).
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		fake.mu.Lock()
-		n := fake.requests
-		fake.mu.Unlock()
-		if n >= 2 {
-			break
-		}
-	}
-	cancel()
-	<-done
+	runUntilRequests(w, fake, 2) // refused twice: the writer retried
 	if ok, msg := w.Healthy(); ok || msg == "" {
 		t.Errorf("healthy while every write fails: %v %q", ok, msg)
 	}

@@ -23,6 +23,23 @@ func durabilityPipe(t *testing.T, log Log) *Pipeline {
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
+// nearlyFullWAL returns a WAL of 1 000 bytes at most, 900 of them taken by
+// derived records, and a pipeline on it; the WAL is closed at the end.
+func nearlyFullWAL(t *testing.T) (*wal.WAL, *Pipeline) {
+	w, err := wal.Open(t.TempDir(), wal.Options{MaxSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	p := durabilityPipe(t, w)
+	for w.Stats().UnwrittenBytes < 900 {
+		if err := p.Emit(context.Background(), []byte("filler,a=b v=1 1\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w, p
+}
+
 func msg(payload string, acked *atomic.Bool) Delivery {
 	return Delivery{Format: FormatJSON, Topic: "env/zz-air-0001/data", Station: "zz-air-0001",
 		Payload: []byte(payload), Ack: func() { acked.Store(true) }}
@@ -31,17 +48,7 @@ func msg(payload string, acked *atomic.Bool) Delivery {
 // A message whose WAL append was cut off by shutdown (the WAL at its size
 // limit) must not be acked by the next derived record's durability.
 func TestAMessageNotAppendedIsNotAckedByTheNextRecord(t *testing.T) {
-	w, err := wal.Open(t.TempDir(), wal.Options{MaxSize: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	p := durabilityPipe(t, w)
-	for w.Stats().UnwrittenBytes < 900 {
-		if err := p.Emit(context.Background(), []byte("filler,a=b v=1 1\n")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w, p := nearlyFullWAL(t)
 	var xAcked atomic.Bool
 	d := msg(`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`, &xAcked)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,17 +122,7 @@ func TestAFailedWALWriteAcksNothing(t *testing.T) {
 // emitCtx holds the append lock. Cancelling emitCtx with the pipeline's
 // context, as run.go does, lets Run return instead of waiting for InfluxDB.
 func TestRunStopsWhileAnEmitIsBlockedOnAFullWAL(t *testing.T) {
-	w, err := wal.Open(t.TempDir(), wal.Options{MaxSize: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	p := durabilityPipe(t, w)
-	for w.Stats().UnwrittenBytes < 900 {
-		if err := p.Emit(context.Background(), []byte("filler,a=b v=1 1\n")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w, p := nearlyFullWAL(t)
 	emitCtx, stopEmit := context.WithCancel(context.Background())
 	defer stopEmit()
 	go p.Emit(emitCtx, []byte("aqi,station=x aqi=50,pad=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" 1\n")) // the deriver's tick

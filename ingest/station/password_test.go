@@ -1,9 +1,6 @@
 package station
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // A station that speaks HJ 212 needs the password its frames carry: without
 // one every frame would be refused as hj212_bad_password, so the file is
@@ -23,22 +20,7 @@ func TestParseRequiresAPasswordWithAnMN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, errs := Parse([]byte("stations:\n  - " + tt.station + "\n"))
-			all := ""
-			for _, e := range errs {
-				all += e.Error() + "\n"
-			}
-			if tt.want == nil {
-				if len(errs) > 0 {
-					t.Fatalf("unexpected errors:\n%s", all)
-				}
-				return
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all, w) {
-					t.Errorf("errors do not mention %s:\n%s", w, all)
-				}
-			}
+			checkParseErrors(t, "stations:\n  - "+tt.station+"\n", tt.want)
 		})
 	}
 }

@@ -109,25 +109,32 @@ func TestParseChecksHJ212Units(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "stations:\n  - {id: a, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M1, hj212_password: p1, hj212_units: " + tt.units + "}\n" +
 				"  - {id: b, county: c, kind: air, lat: 1, lon: 1, hj212_mn: M2, hj212_password: p2}\n"
-			_, errs := Parse([]byte(src))
-			all := ""
-			for _, e := range errs {
-				all += e.Error() + "\n"
-			}
-			if tt.want == nil {
-				if len(errs) > 0 {
-					t.Fatalf("unexpected errors:\n%s", all)
-				}
-				return
-			}
-			if len(errs) == 0 {
-				t.Fatal("accepted")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all, w) {
-					t.Errorf("errors do not mention %s:\n%s", w, all)
-				}
-			}
+			checkParseErrors(t, src, tt.want)
 		})
+	}
+}
+
+// checkParseErrors parses src and checks that it loads (want nil) or that
+// its errors mention every string of want.
+func checkParseErrors(t *testing.T, src string, want []string) {
+	t.Helper()
+	_, errs := Parse([]byte(src))
+	all := ""
+	for _, e := range errs {
+		all += e.Error() + "\n"
+	}
+	if want == nil {
+		if len(errs) > 0 {
+			t.Fatalf("unexpected errors:\n%s", all)
+		}
+		return
+	}
+	if len(errs) == 0 {
+		t.Fatal("accepted")
+	}
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("errors do not mention %s:\n%s", w, all)
+		}
 	}
 }
