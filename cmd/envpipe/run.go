@@ -137,10 +137,23 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 		}
 	}
 	hjMetrics := hj212srv.NewMetrics(promReg, reg)
+	// The packets of split HJ 212 messages are acked one by one, as
+	// devices expect; the journal keeps them until their message is whole.
+	journal, err := hj212srv.OpenJournal(filepath.Join(cfg.WAL.Dir, hj212srv.JournalDir), logger)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	held, err := journal.Replay()
+	if err != nil {
+		return err
+	}
+	hjDecoder := hj212srv.NewDecoder(hj212srv.DecoderConfig{
+		Registry: reg, MaxFrameBytes: cfg.HJ212.MaxFrameBytes, Metrics: hjMetrics, Logger: logger, Journal: journal})
 	pipe = pipeline.New(pipeline.Config{
 		Decoders: map[pipeline.Format]pipeline.Decoder{
-			pipeline.FormatHJ212: hj212srv.NewDecoder(hj212srv.DecoderConfig{
-				Registry: reg, MaxFrameBytes: cfg.HJ212.MaxFrameBytes, Metrics: hjMetrics, Logger: logger}),
+			pipeline.FormatHJ212:   hjDecoder,
+			hj212srv.FormatJournal: hjDecoder,
 		},
 		Registry:    reg,
 		Validation:  cfg.Validation,
@@ -200,6 +213,22 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	defer stopPipe()
 	defer stopWriter()
 
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
+	// The packets held at the last stop go first, before any transport
+	// delivers the rest of their messages.
+replay:
+	for _, d := range held {
+		select {
+		case deliveries <- d:
+		case <-ctx.Done():
+			break replay
+		case err := <-pipeDone:
+			pipeDone <- err
+			break replay
+		}
+	}
+	held = nil
 	srcDone := make(chan error, 1)
 	go func() { srcDone <- src.Run(srcCtx) }()
 	hjDone := make(chan error, 1)
@@ -208,8 +237,6 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	} else {
 		hjDone <- nil
 	}
-	pipeDone := make(chan error, 1)
-	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
 	alertCtx, stopAlert := context.WithCancel(context.Background())
@@ -287,6 +314,10 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 	walClosed = true
 	if err := log.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close wal: %w", err)
+	}
+	// The journal's last records: the acks of held packets wait for them.
+	if err := journal.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close hj212 journal: %w", err)
 	}
 	// 5. Disconnect, after the last PUBACKs went out.
 	stopSrc()

@@ -26,6 +26,15 @@ type Result struct {
 	// each acknowledged when it came): the pipeline counts and dead-letters
 	// each with its own payload.
 	Dropped []Dropped
+	// Keep, when not nil, makes the ack wait for a copy the decoder keeps
+	// of this payload outside the WAL (the packet of an HJ 212 split
+	// message, held until its message is complete): the pipeline calls it
+	// once, and acks the message only after done reported nil, in arrival
+	// order as always. done(err) stops all acks, as a failed WAL write does.
+	Keep func(done func(error))
+	// Acked, when not nil, is called right after the message's ack, when
+	// everything before it is durable in the WAL too.
+	Acked func()
 }
 
 // Dropped is one earlier payload given up on, and why.

@@ -65,6 +65,7 @@ type Reassembler struct {
 type completed struct {
 	key  splitKey
 	at   time.Time
+	seq  uint64 // the seq of its first packet (AddSeq)
 	sums []uint64
 	elem *list.Element
 }
@@ -77,6 +78,7 @@ type splitKey struct {
 type partial struct {
 	key   splitKey
 	first time.Time
+	seq   uint64   // the caller's seq of the packet that started it (AddSeq)
 	parts []*Frame // in arrival order; at most one per PNO
 	maxNO int      // highest PNO in parts
 	size  int
@@ -117,15 +119,43 @@ func NewReassembler(cfg ReassemblerConfig) *Reassembler {
 // that a station that falls silent does not hold memory). It fails, holding
 // nothing, for a packet larger than MaxBytes or with an impossible PNO.
 func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
+	o, err := r.AddSeq(f, now, 0)
+	return o.Whole, o.Dropped, err
+}
+
+// Outcome is what AddSeq did with a packet.
+type Outcome struct {
+	// Whole is the joined message when the packet completed it; for a frame
+	// that is not split, the frame itself.
+	Whole *Frame
+	// Dropped are the messages given up on (see Add).
+	Dropped []Dropped
+	// Kept reports that the packet joined a message (held, or completing
+	// it); false for a resend, which changes nothing, and for a frame that
+	// is not split.
+	Kept bool
+	// First is the seq of the packet that started the message the packet
+	// joined, when Kept.
+	First uint64
+}
+
+// AddSeq is Add for a caller that keeps a journal of the packets it hands
+// in, to rebuild the Reassembler after a restart: seq numbers the packets,
+// increasing with arrival. The Outcome says whether the packet changed what
+// is held (a journal needs only those) and which message it joined, and
+// OldestSeq says from which packet on the journal is still needed. Replaying
+// the journal's packets, with their seqs and arrival times, into a new
+// Reassembler with the same bounds makes the same decisions again.
+func (r *Reassembler) AddSeq(f *Frame, now time.Time, seq uint64) (Outcome, error) {
 	if f.PNUM <= 1 {
-		return f, nil, nil
+		return Outcome{Whole: f}, nil
 	}
 	if f.PNO < 1 || f.PNO > f.PNUM {
-		return nil, nil, frameErr(ErrSyntax, "PNO", fmt.Sprintf("packet %d of %d", f.PNO, f.PNUM))
+		return Outcome{}, frameErr(ErrSyntax, "PNO", fmt.Sprintf("packet %d of %d", f.PNO, f.PNUM))
 	}
 	size := f.segmentSize()
 	if size > r.cfg.MaxBytes {
-		return nil, nil, fmt.Errorf("%w: packet of %d bytes exceeds the reassembly bound of %d", ErrTooLong, size, r.cfg.MaxBytes)
+		return Outcome{}, fmt.Errorf("%w: packet of %d bytes exceeds the reassembly bound of %d", ErrTooLong, size, r.cfg.MaxBytes)
 	}
 
 	r.mu.Lock()
@@ -138,13 +168,13 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 		// resend a new QN still sends the same data.
 		if i := slices.IndexFunc(p.parts, func(q *Frame) bool { return q.PNO == f.PNO }); i >= 0 &&
 			p.parts[i].CP.String() == f.CP.String() {
-			return nil, dropped, nil
+			return Outcome{Dropped: dropped}, nil
 		}
 	}
 	// Across messages the QN must match too: the next message may repeat a
 	// packet's values (a stuck sensor), never its QN.
 	if c := r.done[key]; c != nil && c.sums[f.PNO-1] == r.sum(f) {
-		return nil, dropped, nil
+		return Outcome{Dropped: dropped}, nil
 	}
 	if p != nil && f.PNO <= p.maxNO {
 		dropped = append(dropped, r.removeLocked(p, ReasonSplitIncomplete))
@@ -154,9 +184,7 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 		for len(r.pending) >= r.cfg.MaxPending {
 			dropped = append(dropped, r.removeLocked(r.order.Front().Value.(*partial), ReasonSplitEvicted))
 		}
-		p = &partial{key: key, first: now}
-		p.elem = r.order.PushBack(p)
-		r.pending[key] = p
+		p = r.startLocked(key, now, seq)
 	}
 	for r.bytes+size > r.cfg.MaxBytes {
 		oldest := r.order.Front().Value.(*partial)
@@ -164,9 +192,7 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 			if p.elem.Next() == nil {
 				// p alone is too big: drop what it holds and start over.
 				dropped = append(dropped, r.removeLocked(p, ReasonSplitEvicted))
-				p = &partial{key: key, first: now}
-				p.elem = r.order.PushBack(p)
-				r.pending[key] = p
+				p = r.startLocked(key, now, seq)
 				continue
 			}
 			oldest = p.elem.Next().Value.(*partial)
@@ -177,12 +203,44 @@ func (r *Reassembler) Add(f *Frame, now time.Time) (*Frame, []Dropped, error) {
 	p.maxNO = max(p.maxNO, f.PNO)
 	p.size += size
 	r.bytes += size
+	o := Outcome{Dropped: dropped, Kept: true, First: p.seq}
 	if len(p.parts) < f.PNUM {
-		return nil, dropped, nil
+		return o, nil
 	}
 	r.removeLocked(p, "")
-	r.rememberLocked(key, p.parts, now)
-	return join(p.parts), dropped, nil
+	r.rememberLocked(key, p.parts, now, p.seq)
+	o.Whole = join(p.parts)
+	return o, nil
+}
+
+// startLocked begins holding a new message under key.
+func (r *Reassembler) startLocked(key splitKey, now time.Time, seq uint64) *partial {
+	p := &partial{key: key, first: now, seq: seq}
+	p.elem = r.order.PushBack(p)
+	r.pending[key] = p
+	return p
+}
+
+// OldestSeq returns the lowest seq (AddSeq) a journal still needs: that of
+// the first packet of the oldest message held or remembered as completed
+// (to recognise its resends). Replaying the journal from there rebuilds
+// both. False when nothing is held or remembered.
+func (r *Reassembler) OldestSeq() (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var oldest uint64
+	found := false
+	if e := r.order.Front(); e != nil {
+		oldest, found = e.Value.(*partial).seq, true
+	}
+	// Completed messages are listed in the order they completed, not
+	// begun; there are at most MaxPending of them.
+	for e := r.doneList.Front(); e != nil; e = e.Next() {
+		if c := e.Value.(*completed); !found || c.seq < oldest {
+			oldest, found = c.seq, true
+		}
+	}
+	return oldest, found
 }
 
 // sum identifies a packet's content for recognising its resends.
@@ -199,11 +257,11 @@ func (r *Reassembler) sum(f *Frame) uint64 {
 // of the previous one under its key. At most MaxPending messages, and no more
 // sums than MaxBytes/64 (the fewest bytes a held packet counts for), are
 // kept: the oldest are forgotten first.
-func (r *Reassembler) rememberLocked(key splitKey, parts []*Frame, now time.Time) {
+func (r *Reassembler) rememberLocked(key splitKey, parts []*Frame, now time.Time, seq uint64) {
 	if old := r.done[key]; old != nil {
 		r.forgetLocked(old)
 	}
-	c := &completed{key: key, at: now, sums: make([]uint64, len(parts))}
+	c := &completed{key: key, at: now, seq: seq, sums: make([]uint64, len(parts))}
 	for i, f := range parts {
 		c.sums[i] = r.sum(f)
 	}

@@ -26,6 +26,9 @@ type DecoderConfig struct {
 	Logger      *slog.Logger
 	// Now is the clock of split-message expiry; nil means time.Now.
 	Now func() time.Time
+	// Journal keeps the packets of split messages across restarts; nil
+	// keeps them in memory only.
+	Journal *Journal
 }
 
 // Decoder is the pipeline.Decoder for pipeline.FormatHJ212: one frame per
@@ -40,6 +43,10 @@ type Decoder struct {
 	now        func() time.Time
 	lastExpire time.Time
 	res        decode.Result
+
+	journal *Journal
+	keepRec []byte            // the journal record of the packet in hand
+	keepFn  func(func(error)) // d.keep, bound once
 }
 
 // expireEvery is how often Decode lets the reassembler drop split messages
@@ -54,14 +61,20 @@ func NewDecoder(cfg DecoderConfig) *Decoder {
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = hj212.DefaultMaxLen
 	}
-	return &Decoder{
-		chk:   checker{reg: cfg.Registry, maxLen: cfg.MaxFrameBytes},
-		reasm: hj212.NewReassembler(cfg.Reassembler),
-		m:     cfg.Metrics,
-		log:   orDiscard(cfg.Logger).With("component", "hj212"),
-		now:   cfg.Now,
+	d := &Decoder{
+		chk:     checker{reg: cfg.Registry, maxLen: cfg.MaxFrameBytes},
+		reasm:   hj212.NewReassembler(cfg.Reassembler),
+		m:       cfg.Metrics,
+		log:     orDiscard(cfg.Logger).With("component", "hj212"),
+		now:     cfg.Now,
+		journal: cfg.Journal,
 	}
+	d.keepFn = d.keep
+	return d
 }
+
+// keep journals the packet in hand (decode.Result.Keep).
+func (d *Decoder) keep(done func(error)) { d.journal.append(d.keepRec, done) }
 
 var _ pipeline.Decoder = (*Decoder)(nil)
 
@@ -72,18 +85,32 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 	d.res.Rejects = d.res.Rejects[:0]
 	clear(d.res.Dropped) // drop the references to the last call's payloads
 	d.res.Dropped = d.res.Dropped[:0]
+	d.res.Keep, d.res.Acked = nil, nil
 	now := d.now()
+	payload, replayed := del.Payload, del.Format == FormatJournal
+	var rec journalRecord
+	if replayed {
+		// A packet from the journal, as it came: its time, its seq. The
+		// messages it completes are written again; what it drops was
+		// dead-lettered when it first happened.
+		var err error
+		if rec, err = parseJournalRecord(payload); err != nil {
+			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Detail: err.Error()})
+		}
+		now, payload = rec.at, rec.frame
+	}
 	if now.Sub(d.lastExpire) >= expireEvery {
 		d.lastExpire = now
-		d.dropped(d.reasm.Expire(now))
+		d.dropped(d.reasm.Expire(now), replayed)
+		d.releaseJournal()
 	}
 
-	v := d.chk.check(del.Payload, del.Station)
+	v := d.chk.check(payload, del.Station)
 	if !v.ok() {
 		return d.refuse(v.reject)
 	}
 	f, st := v.frame, v.station
-	if f.SwappedCRC {
+	if f.SwappedCRC && !replayed {
 		d.m.swappedCRC.WithLabelValues(st.ID).Inc()
 	}
 	if !isData(f.CN) && isUpload(f.CN) {
@@ -97,15 +124,25 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 			Detail: fmt.Sprintf("CN=%s carries no data: only 2011, 2051, 2061 and 2031 are ingested", f.CN)})
 	}
 	if f.IsSplit() {
-		whole, dropped, err := d.reasm.Add(f, now)
-		d.dropped(dropped)
+		seq := rec.seq
+		if !replayed && d.journal != nil {
+			seq = d.journal.next()
+		}
+		o, err := d.reasm.AddSeq(f, now, seq)
+		d.dropped(o.Dropped, replayed)
 		if err != nil {
 			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID, Detail: err.Error()})
 		}
-		if whole == nil {
+		if o.Kept && !replayed && d.journal != nil {
+			d.keepRec = appendJournalRecord(d.keepRec[:0], journalRecord{at: now, seq: seq, first: o.First,
+				station: del.Station, frame: del.Payload})
+			d.res.Keep = d.keepFn
+		}
+		d.releaseJournal()
+		if o.Whole == nil {
 			return &d.res // held until the message is complete
 		}
-		f = whole
+		f = o.Whole
 	}
 	b, err := f.Readings(st.ID, st.HJ212Units, nil)
 	if err != nil {
@@ -138,12 +175,30 @@ func (d *Decoder) refuse(rj ingest.Reject) *decode.Result {
 	return &d.res
 }
 
+// releaseJournal lets the journal drop the packets the reassembler no
+// longer needs once this delivery is acked: then the readings of every
+// message completed so far are durable in the WAL.
+func (d *Decoder) releaseJournal() {
+	if d.journal == nil {
+		return
+	}
+	target, ok := d.reasm.OldestSeq()
+	if !ok {
+		target = d.journal.seq + 1
+	}
+	d.res.Acked = d.journal.release(target)
+}
+
 // dropped counts the split messages the reassembler gave up on and hands
 // their packets to the pipeline to dead-letter (re-encoded, which gives the
 // bytes received up to the terminator) under the reason they were dropped
 // for: each was acknowledged when it came, as devices expect, so the dead
-// letter is the only copy left to replay.
-func (d *Decoder) dropped(ds []hj212.Dropped) {
+// letter is the only copy left to replay. Replaying the journal drops again
+// what was dropped before the restart: that was dead-lettered then.
+func (d *Decoder) dropped(ds []hj212.Dropped, replayed bool) {
+	if replayed {
+		return
+	}
 	for _, x := range ds {
 		d.m.splitDropped.WithLabelValues(x.Reason).Inc()
 		if len(x.Parts) == 0 {

@@ -5,7 +5,8 @@ import "sync"
 // ackQueue releases acks in arrival order. A message refused outright is
 // ready at once; a message with readings becomes ready when the WAL reports
 // its record durable. The WAL reports in append order, so the n-th durable
-// report belongs to the n-th WAL-backed entry.
+// report belongs to the n-th WAL-backed entry. A message may also wait on a
+// gate: a copy kept elsewhere (decode.Result.Keep) that must be durable too.
 type ackQueue struct {
 	mu      sync.Mutex
 	entries []ackEntry // FIFO; head at index head
@@ -15,16 +16,30 @@ type ackQueue struct {
 }
 
 type ackEntry struct {
-	ack     func()
-	viaWAL  bool
-	message bool
+	ack    func()
+	viaWAL bool
+	gate   *ackGate // nil: none
 }
 
+// ackGate holds an entry until opened. Guarded by ackQueue.mu.
+type ackGate struct{ open bool }
+
 // push adds a message's ack. It must be called in arrival order.
-func (q *ackQueue) push(ack func(), viaWAL bool) {
+func (q *ackQueue) push(ack func(), viaWAL bool) { q.pushGated(ack, viaWAL, nil) }
+
+// pushGated is push for a message that also waits for g (nil: none).
+func (q *ackQueue) pushGated(ack func(), viaWAL bool, g *ackGate) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.entries = append(q.entries, ackEntry{ack: ack, viaWAL: viaWAL})
+	q.entries = append(q.entries, ackEntry{ack: ack, viaWAL: viaWAL, gate: g})
+	q.release()
+}
+
+// open opens g, whether or not its entry was pushed yet.
+func (q *ackQueue) open(g *ackGate) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	g.open = true
 	q.release()
 }
 
@@ -56,6 +71,9 @@ func (q *ackQueue) pending() int {
 func (q *ackQueue) release() {
 	for !q.failed && q.head < len(q.entries) {
 		e := &q.entries[q.head]
+		if e.gate != nil && !e.gate.open {
+			break
+		}
 		if e.viaWAL {
 			if q.durable == 0 {
 				break

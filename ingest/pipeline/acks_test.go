@@ -56,3 +56,32 @@ func TestAckQueueStaysSmall(t *testing.T) {
 		t.Fatalf("acked %d, queue capacity %d", n, cap(q.entries))
 	}
 }
+
+// A message whose decoder keeps a copy elsewhere (decode.Result.Keep) waits
+// for that copy's gate as well as for the WAL, and holds the messages
+// behind it.
+func TestGatedAcksWaitForTheirGate(t *testing.T) {
+	var q ackQueue
+	var acked []int
+	ack := func(n int) func() { return func() { acked = append(acked, n) } }
+	g1, g2 := &ackGate{}, &ackGate{}
+	q.pushGated(ack(1), false, g1) // a held packet: nothing for the WAL
+	q.push(ack(2), true)
+	q.walDone()
+	if len(acked) != 0 {
+		t.Fatalf("acked %v before the gate opened", acked)
+	}
+	q.open(g1)
+	if !slices.Equal(acked, []int{1, 2}) {
+		t.Fatalf("acked %v after the gate opened, want [1 2]", acked)
+	}
+	q.open(g2) // opened before its entry is pushed
+	q.pushGated(ack(3), true, g2)
+	if !slices.Equal(acked, []int{1, 2}) {
+		t.Fatalf("acked %v before the WAL reported 3", acked)
+	}
+	q.walDone()
+	if !slices.Equal(acked, []int{1, 2, 3}) {
+		t.Fatalf("acked %v, want [1 2 3]", acked)
+	}
+}

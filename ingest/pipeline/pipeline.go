@@ -235,10 +235,14 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	if len(p.rejects) > 0 {
 		p.refuse(d)
 	}
+	ack, gate := d.Ack, p.keep(res)
+	if res != nil && res.Acked != nil {
+		ack = chainAck(ack, res.Acked)
+	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	if len(p.buf) == 0 {
-		p.acks.push(d.Ack, false)
+		p.acks.pushGated(ack, false, gate)
 		return nil
 	}
 	// The ack joins the queue only once its record is in the WAL: an entry
@@ -248,8 +252,34 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 	if err := p.cfg.Log.Append(ctx, p.buf, p.walDone); err != nil {
 		return fmt.Errorf("append to wal: %w", err)
 	}
-	p.acks.push(d.Ack, true)
+	p.acks.pushGated(ack, true, gate)
 	return nil
+}
+
+// keep has the decoder's copy of the payload made durable (res.Keep) and
+// returns the gate its ack waits on; nil when there is none.
+func (p *Pipeline) keep(res *decode.Result) *ackGate {
+	if res == nil || res.Keep == nil {
+		return nil
+	}
+	g := &ackGate{}
+	res.Keep(func(err error) {
+		if err != nil {
+			p.fail(fmt.Errorf("keep a copy of the payload: %w", err))
+			return
+		}
+		p.acks.open(g)
+	})
+	return g
+}
+
+func chainAck(ack, then func()) func() {
+	return func() {
+		if ack != nil {
+			ack()
+		}
+		then()
+	}
 }
 
 // Emit appends derived line protocol (hourly means, AQI, alerts) to the WAL,
@@ -316,20 +346,25 @@ func (p *Pipeline) deadLetter(rj ingest.Reject, topic string, payload []byte) {
 // onDurable is the WAL's done callback for every appended record.
 func (p *Pipeline) onDurable(err error) {
 	if err != nil {
-		// The message stays unacked, and so does every later one: the
-		// queue matches durability reports to messages by count, so after
-		// a lost record the next report would ack the wrong message. The
-		// broker redelivers them all after the restart this error causes.
-		p.acks.fail()
-		p.fatalMu.Lock()
-		if p.fatal == nil {
-			p.fatal = fmt.Errorf("wal write failed: %w", err)
-			p.hasFatal.Store(true)
-		}
-		p.fatalMu.Unlock()
+		p.fail(fmt.Errorf("wal write failed: %w", err))
 		return
 	}
 	p.acks.walDone()
+}
+
+// fail stops the pipeline after a record that was to be durable was lost.
+// The message stays unacked, and so does every later one: the queue matches
+// durability reports to messages by count, so after a lost record the next
+// report would ack the wrong message. The broker redelivers them all after
+// the restart this error causes.
+func (p *Pipeline) fail(err error) {
+	p.acks.fail()
+	p.fatalMu.Lock()
+	if p.fatal == nil {
+		p.fatal = err
+		p.hasFatal.Store(true)
+	}
+	p.fatalMu.Unlock()
 }
 
 func (p *Pipeline) failed() error {
