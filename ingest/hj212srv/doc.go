@@ -57,9 +57,11 @@
 // Split messages (PNUM > 1) are answered packet by packet as devices expect
 // (many wait for each 9014 before sending the next packet); the packets of
 // an incomplete message are held in memory by the Decoder's
-// hj212.Reassembler. A message it gives up on (expired, evicted, or
-// followed by a new one) has its packets dead-lettered, re-encoded, under
-// hj212_split_*; a crash between packets still loses those packets.
+// hj212.Reassembler, and each is in the Journal, fsynced, before it is
+// answered: at start the Journal's packets are replayed through the
+// pipeline first, so a restart between packets loses none. A message the
+// Reassembler gives up on (expired, evicted, or followed by a new one) has
+// its packets dead-lettered, re-encoded, under hj212_split_*.
 //
 // Package fieldunit, beside this one, is the station side of the protocol,
 // for tests and stationsim.
