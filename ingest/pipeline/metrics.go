@@ -15,6 +15,7 @@ type Metrics struct {
 	received    *prometheus.CounterVec
 	accepted    *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
+	refused     *prometheus.CounterVec
 	deadLetters prometheus.Counter
 	lastReading *lastReadings
 }
@@ -72,6 +73,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "envpipe_readings_rejected_total",
 			Help: "Refused messages, readings or values, by reason.",
 		}, []string{"reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envpipe_messages_refused_total",
+			Help: "Messages of which something was refused and dead-lettered (the whole message, a reading or a value), by payload format: the share of envpipe_messages_received_total a station operator has to look at.",
+		}, []string{"format"}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "envpipe_dead_letters_total",
 			Help: "Records written to the dead-letter file.",
@@ -83,6 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, f := range []Format{FormatJSON, FormatHJ212} {
 		m.received.WithLabelValues(string(f))
+		m.refused.WithLabelValues(string(f))
 	}
 	for _, k := range []ingest.Kind{ingest.KindAir, ingest.KindWater} {
 		m.accepted.WithLabelValues(string(k))
@@ -90,6 +96,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range ingest.Reasons {
 		m.rejected.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.received, m.accepted, m.rejected, m.deadLetters, m.lastReading)
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.refused, m.deadLetters, m.lastReading)
 	return m
 }

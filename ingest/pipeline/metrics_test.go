@@ -59,3 +59,39 @@ func TestLastReadingIsTheNewestPerStation(t *testing.T) {
 		}
 	}
 }
+
+// envpipe_messages_refused_total counts messages, whatever the number of
+// values refused in each.
+func TestRefusedMessagesAreCountedOnce(t *testing.T) {
+	promReg := prometheus.NewRegistry()
+	cfg := station.DefaultValidation()
+	cfg.MaxAge = 100 * 365 * 24 * time.Hour
+	p := New(Config{Registry: benchRegistry(t, 3), Validation: cfg, Log: nopLog{},
+		Metrics: NewMetrics(promReg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, payload := range []string{
+		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
+		`{"station":"zz-air-0001","time":"2026-11-28T09:00:01Z","values":{"pm25":-1,"pm10":-1,"so2":-1}}`,
+		`{"station":"zz-air-0001","time":"2026-11-28T09:00:02Z","values":{"pm25":1,"pm10":-1}}`,
+		`not json`,
+	} {
+		d := Delivery{Format: FormatJSON, Topic: "env/zz-air-0001/data", Payload: []byte(payload), Ack: func() {}}
+		if err := p.Handle(context.Background(), &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := promReg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "json" {
+				got[mf.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if got["envpipe_messages_received_total"] != 4 || got["envpipe_messages_refused_total"] != 3 {
+		t.Errorf("received %v, refused %v; want 4 and 3", got["envpipe_messages_received_total"], got["envpipe_messages_refused_total"])
+	}
+}

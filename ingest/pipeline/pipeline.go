@@ -316,14 +316,21 @@ func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
 const maxDeadLettersPerMessage = 8
 
 func (p *Pipeline) refuse(d *Delivery) {
-	n := 0
+	n, refused := 0, false
 	for _, rj := range p.rejects {
 		p.m.rejected.WithLabelValues(string(rj.Reason)).Inc()
-		if n >= maxDeadLettersPerMessage || !rj.Reason.DeadLettered() {
+		if !rj.Reason.DeadLettered() {
+			continue // counted only: not the operator's to act on
+		}
+		refused = true
+		if n >= maxDeadLettersPerMessage {
 			continue
 		}
 		n++
 		p.deadLetter(rj, d.Topic, d.Payload)
+	}
+	if refused {
+		p.m.refused.WithLabelValues(string(d.Format)).Inc()
 	}
 	first := p.rejects[0]
 	p.logger.Debug("input refused", "topic", d.Topic, "reason", first.Reason, "detail", first.Detail, "count", len(p.rejects))
