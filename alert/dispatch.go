@@ -53,9 +53,10 @@ type worker struct {
 	closing bool
 	wake    chan struct{}
 	failing bool
-	// retry holds what failed, in a way a later try may mend, to reach a
-	// notifier that takes no re-sends (nothing later would carry it again)
-	// until it is tried again: with the next delivery, or after wait,
+	// retry holds what failed, in a way a later try may mend, and what no
+	// later call would carry again (anything, for a notifier that takes
+	// no re-sends; the end of an alert, for one that does) until it is
+	// tried again: with the next delivery, or after wait,
 	// which doubles from retryMin to retryMax while the notifier fails;
 	// at most maxBatch a call, apart from new notifications. A newer
 	// notification of the same alert replaces it. Under mu; wait is the
@@ -422,7 +423,7 @@ func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last m
 		w.giveUp([]retryItem{r}, dropRefused, err)
 		return nil, true // the receiver answered: it is up
 	}
-	if w.resend || closing {
+	if closing {
 		return nil, false
 	}
 	var failed, gone []retryItem
@@ -431,6 +432,7 @@ func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last m
 		r.tries++
 		switch {
 		case last[r.n.Fingerprint()] != i: // replaced by a newer one
+		case w.resend && r.n.Status != StatusResolved: // the next re-send carries it again; no re-send carries an end
 		case r.tries >= maxTries:
 			gone = append(gone, r)
 		default:
@@ -442,22 +444,23 @@ func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last m
 }
 
 // untried returns items[from:], not tried because the receiver just
-// failed, to be tried later by a notifier that takes no re-sends; one
-// that does drops them (counted): its re-sends carry the firing alerts
-// again.
+// failed, to be tried later. A notifier that takes re-sends keeps only
+// the ends of alerts and drops the firing ones (counted): its re-sends
+// carry the firing alerts again, never an end.
 func (w *worker) untried(items []retryItem, from int, last map[string]int) []retryItem {
-	if from >= len(items) {
-		return nil
-	}
-	if w.resend {
-		w.dropped.WithLabelValues(dropUnreachable).Add(float64(len(items) - from))
-		return nil
-	}
 	var keep []retryItem
+	unreachable := 0
 	for i := from; i < len(items); i++ {
-		if last[items[i].n.Fingerprint()] == i {
+		switch {
+		case last[items[i].n.Fingerprint()] != i: // replaced by a newer one
+		case w.resend && items[i].n.Status != StatusResolved:
+			unreachable++
+		default:
 			keep = append(keep, items[i])
 		}
+	}
+	if unreachable > 0 {
+		w.dropped.WithLabelValues(dropUnreachable).Add(float64(unreachable))
 	}
 	return keep
 }

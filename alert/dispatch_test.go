@@ -154,6 +154,12 @@ func TestDispatcherRetriesWhatNoReSendWillCarry(t *testing.T) {
 		{name: "a receiver that takes re-sends is left to them",
 			resend: true, failures: 1, sends: [][]Notification{{note("a", StatusFiring)}},
 			want: "", minAttempts: 1, maxAttempts: 1},
+		{name: "a receiver that takes re-sends still gets an end that failed: no re-send carries it",
+			resend: true, failures: 1, sends: [][]Notification{{note("a", StatusResolved)}},
+			want: "a//:resolved ", minAttempts: 2, maxAttempts: 2},
+		{name: "a failed call keeps its ends and leaves its firing alerts to re-sends",
+			resend: true, failures: 1, sends: [][]Notification{{note("a", StatusFiring), note("b", StatusResolved)}},
+			want: "b//:resolved ", minAttempts: 2, maxAttempts: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
