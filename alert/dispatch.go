@@ -45,6 +45,9 @@ type worker struct {
 	// through what it was never told (say, a firing that a crash kept
 	// from being delivered). Under the engine's mu.
 	catchUp bool
+	// fresh: a teller the state file had no memory of (a receiver added
+	// or moved since). Under the engine's mu.
+	fresh   bool
 	timeout time.Duration
 	logger  *slog.Logger
 
@@ -139,6 +142,16 @@ func (d *dispatcher) send(batch []Notification, resend bool) {
 			continue
 		}
 		w.enqueue(batch)
+	}
+}
+
+// sendEnds queues the ends of the last run for every notifier but those
+// new to the state file.
+func (d *dispatcher) sendEnds(batch []Notification) {
+	for _, w := range d.workers {
+		if !w.fresh {
+			w.enqueue(batch)
+		}
 	}
 }
 

@@ -130,6 +130,13 @@ type Engine struct {
 	stateDirty    bool
 	pendingNotify []Notification
 	saveKick      chan struct{}
+	// ends are the ends (resolved notifications) handed out in the last
+	// endsKept, in the state file too: one that a crash, or a stop while
+	// its receiver was down, kept from a receiver goes again at the next
+	// start (restoredEnds until Run sends them). Receivers that remember
+	// what they told (Teller) skip those they were told.
+	ends         []sentEnd
+	restoredEnds []Notification
 	// While saving the alert state fails (a full disk), it is tried again
 	// no sooner than saveRetry: saveWait doubles from a second up to
 	// state_interval, so that a failure is not retried every second.
@@ -1094,6 +1101,7 @@ func (e *Engine) saveAndNotify(force bool) {
 	if !force && now.Before(e.saveRetry) {
 		notify := e.pendingNotify
 		e.pendingNotify = nil
+		e.noteEndsLocked(notify, now)
 		e.mu.Unlock()
 		if len(notify) > 0 {
 			e.disp.send(notify, false)
@@ -1107,6 +1115,8 @@ func (e *Engine) saveAndNotify(force bool) {
 	state, active := e.snapshotAlerts(now)
 	notify := e.pendingNotify
 	e.pendingNotify, e.stateDirty = nil, false
+	e.noteEndsLocked(notify, now)
+	state.Ends = savedEnds(e.ends)
 	e.mu.Unlock()
 	addTold(&state, told, active)
 	e.saveMu.Lock()
@@ -1266,6 +1276,7 @@ func (e *Engine) Alerts() []Alert {
 // stopped: Observe keeps working without Run, but nothing is delivered.
 func (e *Engine) Run(ctx context.Context) error {
 	e.disp.start()
+	e.sendRestoredEnds()
 	tick := min(time.Second, e.cfg.ResendInterval)
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -1297,6 +1308,62 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.Tick(e.now())
 			e.saveAndNotify(false)
 		}
+	}
+}
+
+// endsKept is how long an end handed out is kept for the next start:
+// longer than a failing notification is tried (maxTries, about half an
+// hour).
+const endsKept = time.Hour
+
+// sentEnd is an end handed to the notifiers, and when.
+type sentEnd struct {
+	n  Notification
+	at time.Time
+}
+
+// noteEndsLocked records the ends in notify, handed out at now, and
+// forgets those older than endsKept. Under e.mu.
+func (e *Engine) noteEndsLocked(notify []Notification, now time.Time) {
+	for _, n := range notify {
+		if n.Status == StatusResolved {
+			e.ends = append(e.ends, sentEnd{n: n, at: now})
+		}
+	}
+	old := 0
+	for old < len(e.ends) && now.Sub(e.ends[old].at) > endsKept {
+		old++
+	}
+	old = max(old, len(e.ends)-maxQueued)
+	if old > 0 {
+		e.ends = append(e.ends[:0], e.ends[old:]...)
+	}
+}
+
+// sendRestoredEnds hands the ends of the last run to the notifiers once,
+// except ends of alerts that are active again (an old end would end the
+// new episode at Alertmanager) and to receivers new to the state file,
+// which never heard of those alerts.
+func (e *Engine) sendRestoredEnds() {
+	e.mu.Lock()
+	ends := e.restoredEnds
+	e.restoredEnds = nil
+	active := map[string]bool{}
+	for _, a := range e.alerts {
+		if a.State == StatePending || a.State == StateFiring {
+			active[fingerprint(a.Labels)] = true
+		}
+	}
+	e.mu.Unlock()
+	var batch []Notification
+	for _, n := range ends {
+		if !active[n.Fingerprint()] {
+			batch = append(batch, n)
+		}
+	}
+	if len(batch) > 0 {
+		e.logger.Info("ends of alerts handed out before the restart sent again", "alerts", len(batch))
+		e.disp.sendEnds(batch)
 	}
 }
 

@@ -109,6 +109,29 @@ type savedAlerts struct {
 	// told. Always written (maybe empty), so that its absence marks a
 	// file of an envpipe that kept no such memory.
 	Told map[string][]savedTold `json:"told"`
+	// Ends are the ends handed out in the last hour (Engine.ends).
+	Ends []savedEnd `json:"ends,omitempty"`
+}
+
+type savedEnd struct {
+	At           time.Time         `json:"at"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"starts_at"`
+	EndsAt       time.Time         `json:"ends_at"`
+	GeneratorURL string            `json:"generator_url,omitempty"`
+	Value        jfloat            `json:"value"`
+	Limit        jfloat            `json:"limit"`
+}
+
+func savedEnds(ends []sentEnd) []savedEnd {
+	out := make([]savedEnd, 0, len(ends))
+	for _, x := range ends {
+		n := &x.n
+		out = append(out, savedEnd{At: x.at, Labels: n.Labels, Annotations: n.Annotations, StartsAt: n.StartsAt,
+			EndsAt: n.EndsAt, GeneratorURL: n.GeneratorURL, Value: jfloat(n.Value), Limit: jfloat(n.Limit)})
+	}
+	return out
 }
 
 type savedTold struct {
@@ -535,6 +558,16 @@ func (e *Engine) loadAlerts(data []byte) error {
 		restored++
 	}
 	e.restoreTold(in.Told)
+	now := e.now()
+	for _, se := range in.Ends {
+		if now.Sub(se.At) > endsKept {
+			continue
+		}
+		n := Notification{Status: StatusResolved, Labels: se.Labels, Annotations: se.Annotations, StartsAt: se.StartsAt,
+			EndsAt: se.EndsAt, GeneratorURL: se.GeneratorURL, Value: float64(se.Value), Limit: float64(se.Limit)}
+		e.ends = append(e.ends, sentEnd{n: n, at: se.At})
+		e.restoredEnds = append(e.restoredEnds, n)
+	}
 	e.logger.Info("alert state restored", "alerts", restored, "saved", in.Saved)
 	return nil
 }
@@ -571,6 +604,7 @@ func (e *Engine) restoreTold(saved map[string][]savedTold) {
 		list, ok := saved[w.teller.TellerKey()]
 		if !ok {
 			w.catchUp = !w.resend
+			w.fresh = true
 			continue
 		}
 		told := make([]Told, 0, len(list))

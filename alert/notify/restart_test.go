@@ -3,8 +3,10 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,5 +181,61 @@ func stripToldMemory(t *testing.T, path string) {
 	data, _ = json.Marshal(m)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAnEndKeptFromTheRobotByARestartIsToldAfterIt: the robot's server is
+// down when the alert ends, and envpipe is restarted before it comes
+// back. The group hears of the end after the restart, once: a further
+// restart does not tell it again.
+func TestAnEndKeptFromTheRobotByARestartIsToldAfterIt(t *testing.T) {
+	for _, repeat := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("repeat_interval %v", repeat), func(t *testing.T) {
+			dir := t.TempDir()
+			clk := &restartClock{t: t0}
+			down := answer{503, nil, "down"}
+			f := newFake(t, robotOK, down)
+			p, _ := startEnvpipe(t, f, dir, clk, repeat)
+			observe := func(at time.Time, v float64) {
+				p.eng.Observe(restartStation, &ingest.Reading{Station: restartStation.ID, Time: at,
+					Values: []ingest.Value{{Param: "pm10", V: v, Flag: ingest.FlagNormal}}})
+			}
+			observe(t0, 400)
+			waitUntil(t, "the firing notification", func() bool { return len(f.requests()) == 1 })
+			observe(t0.Add(time.Minute), 20)
+			waitUntil(t, "a try of the end", func() bool { return len(f.requests()) > 1 })
+			p.stop()
+
+			ends := func() (n int) {
+				for _, r := range f.requests() {
+					if strings.Contains(string(r.body), "【恢复】") { // the robot speaks Chinese by default
+						n++
+					}
+				}
+				return n
+			}
+			f.mu.Lock()
+			f.answers, f.reqs = []answer{robotOK}, nil
+			f.mu.Unlock()
+			clk.add(5 * time.Minute)
+			p, _ = startEnvpipe(t, f, dir, clk, repeat)
+			waitUntil(t, "the end after the restart", func() bool { return ends() == 1 })
+			time.Sleep(100 * time.Millisecond)
+			if n := len(f.requests()); n != 1 {
+				t.Errorf("%d messages after the restart, want the end alone", n)
+			}
+			p.stop()
+
+			f.mu.Lock()
+			f.reqs = nil
+			f.mu.Unlock()
+			clk.add(5 * time.Minute)
+			p, _ = startEnvpipe(t, f, dir, clk, repeat)
+			time.Sleep(300 * time.Millisecond)
+			if n := len(f.requests()); n != 0 {
+				t.Errorf("%d messages after a second restart, want none: the end was told", n)
+			}
+			p.stop()
+		})
 	}
 }
