@@ -974,3 +974,58 @@ func stripWindows(t *testing.T, path string, keys ...string) {
 		t.Fatal(err)
 	}
 }
+
+// An end says the value that ended the alert beside the limit, and when the
+// alert began, not "above the limit" and "since".
+func TestBuiltInTextsOfAnEnd(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	at := time.Date(2026, 2, 1, 1, 0, 0, 0, cst)
+	const pm10 = "rules:\n  - {name: PM10Day, param: pm10, aggregate: instant, limit: \"gb3095:pm10:24h\"}\n"
+	const water = "rules:\n  - {name: Water, stations: {kind: water}, aggregate: water_class}\n"
+	for _, tc := range []struct {
+		name, lang, rules string
+		water             bool
+		vals              [2]ingest.Value
+		summary, desc     string
+	}{
+		{"English value", "en", pm10, false, [2]ingest.Value{val("pm10", 160), val("pm10", 20)},
+			"Station s: PM10 value 20 µg/m³ (limit 150 µg/m³)",
+			"Station s (s, Hetang): PM10 value 20 µg/m³, the limit is 150 µg/m³ (GB 3095-2012 Grade II, 24h). The alert began at 2026-02-01 01:00 CST."},
+		{"Chinese value", "zh", pm10, false, [2]ingest.Value{val("pm10", 160), val("pm10", 20)},
+			"Station s PM10 实时值 20 µg/m³，限值 150 µg/m³",
+			"Hetang Station s（s）PM10 实时值为 20 µg/m³，限值 150 µg/m³（GB 3095-2012 二级）。告警始于 2026-02-01 01:00。"},
+		{"English water", "en", water, true, [2]ingest.Value{val("nh3n", 0.6), val("nh3n", 0.2)},
+			"枫溪: ammonia nitrogen (NH3-N) 0.2 mg/L, Class II (≤ 0.5 mg/L)",
+			"湘江 枫溪 (Lusong): ammonia nitrogen (NH3-N) 0.2 mg/L is Class II, target Class II; the GB 3838-2002 Class II limit is 0.5 mg/L, 40% of it. The alert began at 2026-02-01 01:00 CST."},
+		{"Chinese water", "zh", water, true, [2]ingest.Value{val("nh3n", 0.6), val("nh3n", 0.2)},
+			"枫溪断面氨氮（NH3-N） 0.2 mg/L，II类标准（≤ 0.5 mg/L）",
+			"湘江枫溪断面（Lusong）氨氮（NH3-N） 0.2 mg/L，为II类，目标II类；GB 3838-2002 II类限值 0.5 mg/L，达到限值的 40%。告警始于 2026-02-01 01:00。"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := airStation("s", time.Minute)
+			if tc.water {
+				st = waterStation("w")
+			}
+			cfg := testConfig(t.TempDir())
+			cfg.Lang = tc.lang
+			te := newTestEngine(t, tc.rules, []*station.Station{st}, cfg, at)
+			extra := []ingest.Value{}
+			if tc.water {
+				extra = append(extra, val("do", 8))
+			}
+			te.Observe(st, reading(st.ID, at, append(extra, tc.vals[0])...))
+			te.Observe(st, reading(st.ID, at.Add(4*time.Hour), append(extra, tc.vals[1])...))
+			ns := te.rec.waitFor(t, 2)
+			n := ns[len(ns)-1]
+			if n.Status != StatusResolved {
+				t.Fatalf("last notification %s, want resolved", n.Status)
+			}
+			if s := n.Annotations["summary"]; s != tc.summary {
+				t.Errorf("summary\n got %s\nwant %s", s, tc.summary)
+			}
+			if d := n.Annotations["description"]; d != tc.desc {
+				t.Errorf("description\n got %s\nwant %s", d, tc.desc)
+			}
+		})
+	}
+}

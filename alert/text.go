@@ -102,6 +102,23 @@ var templateFuncs = template.FuncMap{
 		}
 		return strconv.FormatFloat(math.Round(r*100), 'f', -1, 64) + "%"
 	},
+	// resolved reports whether .State is that of an end.
+	"resolved": func(state string) bool { return state == StateResolved.String() },
+	// since is the sentence on when the episode began: "Since 09:00." while
+	// it lasts, "The alert began at 09:00." in its end.
+	"since": func(state, since, lang string) string {
+		end := state == StateResolved.String()
+		switch {
+		case lang == "zh" && end:
+			return "告警始于 " + since + "。"
+		case lang == "zh":
+			return "自 " + since + " 起。"
+		case end:
+			return "The alert began at " + since + "."
+		default:
+			return "Since " + since + "."
+		}
+	},
 }
 
 // formatNum drops trailing zeros and keeps at most 3 decimals.
@@ -121,12 +138,12 @@ var defaultTexts = map[Aggregate][2][2]string{
 	AggAQI:     valueTexts,
 	AggWaterClass: {
 		{
-			`{{suffix .Station "断面"}}{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if gt .Ratio 1.0}}劣于{{else}}接近{{end}}{{.TargetClass}}类标准（{{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}）`,
-			`{{.River}}{{suffix .Section "断面"}}（{{.County}}）{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，为{{.ClassText}}，目标{{.TargetClass}}类；{{.Source}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}，达到限值的 {{pct .Ratio}}。自 {{.Since}} 起。`,
+			`{{suffix .Station "断面"}}{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if resolved .State}}{{else if gt .Ratio 1.0}}劣于{{else}}接近{{end}}{{.TargetClass}}类标准（{{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}）`,
+			`{{.River}}{{suffix .Section "断面"}}（{{.County}}）{{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，为{{.ClassText}}，目标{{.TargetClass}}类；{{.Source}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}，达到限值的 {{pct .Ratio}}。{{since .State .Since "zh"}}`,
 		},
 		{
-			`{{.Station}}: {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} {{if gt .Ratio 1.0}}fails{{else}}approaches{{end}} Class {{.TargetClass}} ({{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}})`,
-			`{{.River}} {{.Section}} ({{.County}}): {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} is {{.ClassText}}, target Class {{.TargetClass}}; the {{.Source}} limit is {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}, {{pct .Ratio}} of it. Since {{.Since}}.`,
+			`{{.Station}}: {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}{{if resolved .State}},{{else if gt .Ratio 1.0}} fails{{else}} approaches{{end}} Class {{.TargetClass}} ({{if .Below}}≥{{else}}≤{{end}} {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}})`,
+			`{{.River}} {{.Section}} ({{.County}}): {{.Param}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} is {{.ClassText}}, target Class {{.TargetClass}}; the {{.Source}} limit is {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}, {{pct .Ratio}} of it. {{since .State .Since "en"}}`,
 		},
 	},
 	AggStale: {
@@ -151,14 +168,16 @@ var defaultTexts = map[Aggregate][2][2]string{
 	},
 }
 
+// valueTexts say, for an end, the value that ended the alert beside the
+// limit, not "above the limit": the receiver's header says it ended.
 var valueTexts = [2][2]string{
 	{
-		`{{.Station}} {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if .Below}}低于{{else}}超过{{end}}{{if .Warning}}预警值{{else}}限值{{end}} {{num .Threshold}}{{if .Unit}} {{.Unit}}{{end}}`,
-		`{{.County}} {{.Station}}（{{.StationID}}）{{.Param}} {{.What}}为 {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if .Warning}}已达限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}} 的 {{pct .Ratio}}{{else}}{{if .Below}}低于{{else}}超过{{end}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{end}}{{if .Source}}（{{.Source}}）{{end}}。自 {{.Since}} 起。`,
+		`{{.Station}} {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if not (resolved .State)}}{{if .Below}}低于{{else}}超过{{end}}{{end}}{{if .Warning}}预警值{{else}}限值{{end}} {{num .Threshold}}{{if .Unit}} {{.Unit}}{{end}}`,
+		`{{.County}} {{.Station}}（{{.StationID}}）{{.Param}} {{.What}}为 {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}，{{if resolved .State}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{else if .Warning}}已达限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}} 的 {{pct .Ratio}}{{else}}{{if .Below}}低于{{else}}超过{{end}}限值 {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{end}}{{if .Source}}（{{.Source}}）{{end}}。{{since .State .Since "zh"}}`,
 	},
 	{
-		`{{.Station}}: {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}} is {{.Direction}} the {{if .Warning}}warning level{{else}}limit{{end}} of {{num .Threshold}}{{if .Unit}} {{.Unit}}{{end}}`,
-		`{{.Station}} ({{.StationID}}, {{.County}}): {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}, {{if .Warning}}{{pct .Ratio}} of the limit of {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{else}}{{.Direction}} the limit of {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{end}}{{if .Source}} ({{.Source}}){{end}}. Since {{.Since}}.`,
+		`{{.Station}}: {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}{{if resolved .State}} ({{if .Warning}}warning level{{else}}limit{{end}} {{num .Threshold}}{{if .Unit}} {{.Unit}}{{end}}){{else}} is {{.Direction}} the {{if .Warning}}warning level{{else}}limit{{end}} of {{num .Threshold}}{{if .Unit}} {{.Unit}}{{end}}{{end}}`,
+		`{{.Station}} ({{.StationID}}, {{.County}}): {{.Param}} {{.What}} {{num .Value}}{{if .Unit}} {{.Unit}}{{end}}, {{if resolved .State}}the limit is {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{else if .Warning}}{{pct .Ratio}} of the limit of {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{else}}{{.Direction}} the limit of {{num .Limit}}{{if .Unit}} {{.Unit}}{{end}}{{end}}{{if .Source}} ({{.Source}}){{end}}. {{since .State .Since "en"}}`,
 	},
 }
 
