@@ -45,6 +45,7 @@ type Decoder struct {
 	res        decode.Result
 
 	journal *Journal
+	lastSeq uint64            // the seq of the last split packet decoded
 	keepRec []byte            // the journal record of the packet in hand
 	keepFn  func(func(error)) // d.keep, bound once
 }
@@ -128,6 +129,7 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 		if !replayed && d.journal != nil {
 			seq = d.journal.next()
 		}
+		d.lastSeq = max(d.lastSeq, seq)
 		o, err := d.reasm.AddSeq(f, now, seq)
 		d.dropped(o.Dropped, replayed)
 		if err != nil {
@@ -184,7 +186,9 @@ func (d *Decoder) releaseJournal() {
 	}
 	target, ok := d.reasm.OldestSeq()
 	if !ok {
-		target = d.journal.seq + 1
+		// Not the journal's last seq: while it is replayed, the records
+		// after this one are still to come.
+		target = d.lastSeq + 1
 	}
 	d.res.Acked = d.journal.release(target)
 }
