@@ -215,28 +215,6 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 
 	pipeDone := make(chan error, 1)
 	go func() { pipeDone <- pipe.Run(pipeCtx, deliveries) }()
-	// The packets held at the last stop go first, before any transport
-	// delivers the rest of their messages.
-replay:
-	for _, d := range held {
-		select {
-		case deliveries <- d:
-		case <-ctx.Done():
-			break replay
-		case err := <-pipeDone:
-			pipeDone <- err
-			break replay
-		}
-	}
-	held = nil
-	srcDone := make(chan error, 1)
-	go func() { srcDone <- src.Run(srcCtx) }()
-	hjDone := make(chan error, 1)
-	if hjl != nil {
-		go func() { hjDone <- hjl.Run(srcCtx) }()
-	} else {
-		hjDone <- nil
-	}
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx, 10*time.Second) }()
 	alertCtx, stopAlert := context.WithCancel(context.Background())
@@ -268,6 +246,33 @@ replay:
 	}()
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); watchWAL(writerCtx, log, logger) }()
+
+	// The packets held at the last stop go first, before any transport
+	// delivers the rest of their messages; the writer already runs, as
+	// the WAL may be full.
+replay:
+	for _, d := range held {
+		select {
+		case deliveries <- d:
+		case <-ctx.Done():
+			break replay
+		case err := <-pipeDone:
+			pipeDone <- err
+			break replay
+		case err := <-writerDone:
+			writerDone <- err
+			break replay
+		}
+	}
+	held = nil
+	srcDone := make(chan error, 1)
+	go func() { srcDone <- src.Run(srcCtx) }()
+	hjDone := make(chan error, 1)
+	if hjl != nil {
+		go func() { hjDone <- hjl.Run(srcCtx) }()
+	} else {
+		hjDone <- nil
+	}
 
 	var runErr error
 	select {

@@ -88,25 +88,44 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 	d.res.Dropped = d.res.Dropped[:0]
 	d.res.Keep, d.res.Acked = nil, nil
 	now := d.now()
-	payload, replayed := del.Payload, del.Format == FormatJournal
+	replayed := del.Format == FormatJournal
 	var rec journalRecord
-	if replayed {
-		// A packet from the journal, as it came: its time, its seq. The
-		// messages it completes are written again; what it drops was
-		// dead-lettered when it first happened.
-		var err error
-		if rec, err = parseJournalRecord(payload); err != nil {
-			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Detail: err.Error()})
+	if d.journal != nil {
+		// A packet from the journal is taken at the time it first came,
+		// with its seq, after the expiries journaled before it. The
+		// messages it completes are written again; what it (or they)
+		// drop was dead-lettered when it first happened. Expiries
+		// journaled after the last packet go before the first live frame.
+		var expiries []journalRecord
+		var ok bool
+		if replayed {
+			if expiries, rec, ok = d.journal.replayed(); !ok {
+				return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Detail: "a journal delivery the journal did not replay"})
+			}
+			now = rec.at
+		} else if len(d.journal.replay) > 0 {
+			expiries, d.journal.replay = d.journal.replay, nil
 		}
-		now, payload = rec.at, rec.frame
+		for _, x := range expiries {
+			d.reasm.Expire(x.at)
+			d.lastSeq = max(d.lastSeq, x.seq)
+		}
 	}
 	if now.Sub(d.lastExpire) >= expireEvery {
 		d.lastExpire = now
-		d.dropped(d.reasm.Expire(now), replayed)
+		ds := d.reasm.Expire(now)
+		d.dropped(ds, replayed)
+		if len(ds) > 0 && !replayed && d.journal != nil {
+			// So that a replay drops them as they were dropped now; lost
+			// in a crash, it costs only a second dead letter.
+			seq := d.journal.next()
+			d.lastSeq = seq
+			d.journal.append(appendJournalRecord(nil, journalRecord{kind: recExpire, at: now, seq: seq, first: seq}), nil)
+		}
 		d.releaseJournal()
 	}
 
-	v := d.chk.check(payload, del.Station)
+	v := d.chk.check(del.Payload, del.Station)
 	if !v.ok() {
 		return d.refuse(v.reject)
 	}
@@ -136,8 +155,8 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID, Detail: err.Error()})
 		}
 		if o.Kept && !replayed && d.journal != nil {
-			d.keepRec = appendJournalRecord(d.keepRec[:0], journalRecord{at: now, seq: seq, first: o.First,
-				station: del.Station, frame: del.Payload})
+			d.keepRec = appendJournalRecord(d.keepRec[:0], journalRecord{kind: recPacket, at: now, seq: seq, first: o.First,
+				station: del.Station, topic: del.Topic, frame: del.Payload})
 			d.res.Keep = d.keepFn
 		}
 		d.releaseJournal()

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,10 +17,10 @@ import (
 	"github.com/envpipe/envpipe/ingest/wal"
 )
 
-// FormatJournal is the format of the deliveries Journal.Replay returns: the
-// Decoder takes them as the packets they journal, at the time they first
-// came, without journaling them again. Register the Decoder for it as well
-// as for pipeline.FormatHJ212.
+// FormatJournal is the format of the deliveries Journal.Replay returns:
+// the frames as they first came (their topic too, for dead letters), which
+// the Decoder takes at the time they first came, without journaling them
+// again. Register the Decoder for it as well as for pipeline.FormatHJ212.
 const FormatJournal pipeline.Format = "hj212-journal"
 
 // Journal keeps the packets of split HJ 212 messages on disk, so that a
@@ -40,8 +42,9 @@ type Journal struct {
 	log    *wal.WAL
 	logger *slog.Logger
 
-	seq    uint64        // the last seq given out; the pipeline goroutine's
-	target atomic.Uint64 // records below this seq may go
+	seq    uint64          // the last seq given out; the pipeline goroutine's
+	replay []journalRecord // what Replay handed out, for the Decoder, in order
+	target atomic.Uint64   // records below this seq may go
 	kick   chan struct{}
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -52,15 +55,27 @@ type Journal struct {
 const JournalDir = "hj212-split"
 
 const (
-	journalVersion    = 1
-	journalHeader     = 1 + 8 + 8 + 8 + 2 // version, arrival, seq, first, station length
-	journalSegment    = 1 << 20
-	journalMaxStation = 1<<16 - 1
+	journalVersion = 1
+	// version, kind, arrival, seq, first, station and topic lengths
+	journalHeader  = 1 + 1 + 8 + 8 + 8 + 2 + 2
+	journalSegment = 1 << 20
+)
+
+// Kinds of journal records.
+const (
+	recPacket = 'P' // a packet the Reassembler kept
+	// recExpire: the Reassembler dropped expired messages at this time, on
+	// a delivery that journals nothing; replaying it drops them again, as
+	// they were dropped (and dead-lettered) the first time.
+	recExpire = 'E'
 )
 
 // OpenJournal opens (or creates) the journal in dir.
 func OpenJournal(dir string, logger *slog.Logger) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("hj212 journal: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("hj212 journal: %w", err)
 	}
 	logger = orDiscard(logger).With("component", "hj212-journal")
@@ -74,47 +89,66 @@ func OpenJournal(dir string, logger *slog.Logger) (*Journal, error) {
 	return j, nil
 }
 
-// journalRecord is one journaled packet.
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// journalRecord is one journal record.
 type journalRecord struct {
+	kind       byte
 	at         time.Time
 	seq, first uint64
 	station    string // the station the transport vouched for ("" over TCP)
+	topic      string // the delivery's topic (or peer), for dead letters
 	frame      []byte
 }
 
 func appendJournalRecord(b []byte, r journalRecord) []byte {
-	b = append(b, journalVersion)
+	station, topic := r.station[:min(len(r.station), 1<<16-1)], r.topic[:min(len(r.topic), 1<<16-1)]
+	b = append(b, journalVersion, r.kind)
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.at.UnixNano()))
 	b = binary.LittleEndian.AppendUint64(b, r.seq)
 	b = binary.LittleEndian.AppendUint64(b, r.first)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(r.station)))
-	b = append(b, r.station...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(station)))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(topic)))
+	b = append(b, station...)
+	b = append(b, topic...)
 	return append(b, r.frame...)
 }
 
 func parseJournalRecord(b []byte) (journalRecord, error) {
-	if len(b) < journalHeader || b[0] != journalVersion {
-		return journalRecord{}, fmt.Errorf("hj212 journal: record of %d bytes, version %d: not one of this version's", len(b), b[0])
+	if len(b) < journalHeader || b[0] != journalVersion || (b[1] != recPacket && b[1] != recExpire) {
+		return journalRecord{}, fmt.Errorf("hj212 journal: a record of %d bytes that is not one of this version's", len(b))
 	}
 	r := journalRecord{
-		at:    time.Unix(0, int64(binary.LittleEndian.Uint64(b[1:]))),
-		seq:   binary.LittleEndian.Uint64(b[9:]),
-		first: binary.LittleEndian.Uint64(b[17:]),
+		kind:  b[1],
+		at:    time.Unix(0, int64(binary.LittleEndian.Uint64(b[2:]))),
+		seq:   binary.LittleEndian.Uint64(b[10:]),
+		first: binary.LittleEndian.Uint64(b[18:]),
 	}
-	n := int(binary.LittleEndian.Uint16(b[25:]))
-	if len(b) < journalHeader+n {
-		return journalRecord{}, fmt.Errorf("hj212 journal: record of %d bytes with a station of %d", len(b), n)
+	ns, nt := int(binary.LittleEndian.Uint16(b[26:])), int(binary.LittleEndian.Uint16(b[28:]))
+	if len(b) < journalHeader+ns+nt {
+		return journalRecord{}, fmt.Errorf("hj212 journal: record of %d bytes, shorter than its header says", len(b))
 	}
-	r.station = string(b[journalHeader : journalHeader+n])
-	r.frame = b[journalHeader+n:]
+	r.station = string(b[journalHeader : journalHeader+ns])
+	r.topic = string(b[journalHeader+ns : journalHeader+ns+nt])
+	r.frame = b[journalHeader+ns+nt:]
 	return r, nil
 }
 
-// Replay reads the packets the journal still holds and returns them as
-// deliveries (FormatJournal, no Ack) to hand to the pipeline, in order,
-// before any transport delivers: the packets of messages begun before the
-// first record kept are left out, since those messages were done with. Call
-// it once, before the journal is used.
+// Replay reads the records the journal still holds and returns the
+// packets as deliveries (FormatJournal, their frames and topics, no Ack) to
+// hand to the pipeline, in order, before any transport delivers; the
+// Decoder takes their arrival times and seqs from the journal, in the same
+// order (next). The records of messages begun before the first record kept
+// are left out: those messages were done with. Call it once, before the
+// journal is used.
 func (j *Journal) Replay() ([]pipeline.Delivery, error) {
 	var out []pipeline.Delivery
 	pos := j.log.Checkpoint()
@@ -147,8 +181,11 @@ func (j *Journal) Replay() ([]pipeline.Delivery, error) {
 			if r.first < from {
 				continue
 			}
-			out = append(out, pipeline.Delivery{Format: FormatJournal, Topic: "hj212 journal", Station: r.station,
-				Payload: append([]byte(nil), b...)})
+			r.frame = slices.Clone(r.frame) // Read's buffer is reused
+			j.replay = append(j.replay, r)
+			if r.kind == recPacket {
+				out = append(out, pipeline.Delivery{Format: FormatJournal, Topic: r.topic, Station: r.station, Payload: r.frame})
+			}
 		}
 	}
 	if len(out) > 0 {
@@ -157,15 +194,29 @@ func (j *Journal) Replay() ([]pipeline.Delivery, error) {
 	return out, nil
 }
 
+// replayed returns the expiries journaled before the next replayed packet,
+// and that packet's record: the Decoder calls it for each FormatJournal
+// delivery, which come in the order Replay returned them.
+func (j *Journal) replayed() (expiries []journalRecord, packet journalRecord, ok bool) {
+	for i, r := range j.replay {
+		if r.kind == recPacket {
+			expiries, packet = j.replay[:i], r
+			j.replay = j.replay[i+1:]
+			return expiries, packet, true
+		}
+	}
+	return nil, journalRecord{}, false
+}
+
 // next gives out the seq of a new packet.
 func (j *Journal) next() uint64 {
 	j.seq++
 	return j.seq
 }
 
-// append journals rec; done reports its durability.
+// append journals rec; done (nil: none) reports its durability.
 func (j *Journal) append(rec []byte, done func(error)) {
-	if err := j.log.Append(context.Background(), rec, done); err != nil {
+	if err := j.log.Append(context.Background(), rec, done); err != nil && done != nil {
 		done(err)
 	}
 }
@@ -230,13 +281,17 @@ func (j *Journal) trim(target uint64) error {
 	return j.log.Commit(pos)
 }
 
-// Close stops trimming and closes the journal, after its last records are
-// fsynced (their acks may then go). Idempotent.
+// Close stops trimming, trims what the last acks released, and closes
+// the journal after its last records are fsynced (their acks may then
+// go). Idempotent.
 func (j *Journal) Close() error {
 	var err error
 	j.once.Do(func() {
 		close(j.stop)
 		j.wg.Wait()
+		if terr := j.trim(j.target.Load()); terr != nil && !errors.Is(terr, wal.ErrClosed) {
+			j.logger.Warn("journal of split HJ 212 packets not trimmed", "err", terr)
+		}
 		err = j.log.Close()
 	})
 	return err

@@ -165,3 +165,66 @@ func TestJournalLetsDonePacketsGo(t *testing.T) {
 	}
 	r.j.Close()
 }
+
+// sendAs is send for another station.
+func (r *journalRun) sendAs(t *testing.T, st string, payload []byte) {
+	t.Helper()
+	acked := make(chan struct{})
+	if err := r.p.Handle(context.Background(), &pipeline.Delivery{Format: pipeline.FormatHJ212,
+		Topic: "env/" + st + "/hj212", Station: st, Payload: payload, Ack: func() { close(acked) }}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-acked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("packet not acked within 5 s")
+	}
+}
+
+// A message that expired on a frame that journals nothing, while an older
+// completed message kept its packets in the journal, is dead-lettered once,
+// not again after a restart: the journal records the expiry.
+func TestAnExpiryIsNotDeadLetteredAgainAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	reg := newRegistry(t, airStation("st-a", "MN-A", "pw"), airStation("st-b", "MN-B", "pw"))
+	t0 := time.Now()
+	r := startJournalRun(t, dir, reg, t0)
+	r.sendAs(t, "st-b", splitPacket(t, "MN-B", "2061", 1, 2, 1))
+	r.now = t0.Add(time.Minute)
+	r.sendAs(t, "st-a", splitPacket(t, "MN-A", "2061", 1, 3, 5)) // never completed
+	r.now = t0.Add(2 * time.Minute)
+	r.sendAs(t, "st-b", splitPacket(t, "MN-B", "2061", 2, 2, 1)) // B whole, remembered
+	r.now = t0.Add(11*time.Minute + 30*time.Second)
+	r.sendAs(t, "st-a", rtFrame(t, 1, "pw")) // A expires here
+	if n := len(r.dead.recs); n != 1 {
+		t.Fatalf("%d dead letters, want A's packet", n)
+	}
+	r.j.Close()
+
+	r = startJournalRun(t, dir, reg, t0.Add(11*time.Minute+40*time.Second))
+	r.sendAs(t, "st-a", rtFrame(t, 2, "pw"))
+	if n := len(r.dead.recs); n != 0 {
+		t.Errorf("after the restart: %d dead letters %+v, want none", n, r.dead.recs)
+	}
+}
+
+// A packet refused when it is replayed (its station left the registry) is
+// dead-lettered as it came: the frame, under its topic.
+func TestAPacketRefusedAtReplayIsDeadLetteredAsItCame(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	r := startJournalRun(t, dir, newRegistry(t, airStation("st-a", "MN-A", "pw")), now)
+	r.send(t, hourPacket(t, 0, 1))
+	r.j.Close()
+
+	r = startJournalRun(t, dir, newRegistry(t, airStation("st-b", "MN-B", "pw")), now.Add(time.Minute))
+	if len(r.dead.recs) != 1 {
+		t.Fatalf("%d dead letters %+v, want the replayed packet", len(r.dead.recs), r.dead.recs)
+	}
+	if got := r.dead.recs[0].Topic; got != "env/st-a/hj212" {
+		t.Errorf("dead letter topic %q, want the packet's", got)
+	}
+	if got := r.dead.payloads[0]; got != string(hourPacket(t, 0, 1)) {
+		t.Errorf("dead letter payload %q, want the frame as it came", got)
+	}
+}

@@ -121,6 +121,9 @@ func TestSplitMessagesGivenUpOnAreDeadLettered(t *testing.T) {
 			if n := metricValue(t, prom, "envpipe_readings_rejected_total", "reason", tt.reason); n != float64(len(want)) {
 				t.Errorf("rejected_total{reason=%s} = %v, want %d", tt.reason, n, len(want))
 			}
+			if n := metricValue(t, prom, "envpipe_messages_refused_total", "format", "hj212"); n != 1 {
+				t.Errorf("messages_refused_total{format=hj212} = %v, want 1 (the message the drop came with)", n)
+			}
 		})
 	}
 }

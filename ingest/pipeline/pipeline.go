@@ -212,10 +212,12 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 		res = dec.Decode(d)
 	}
 
+	refused := false
 	if res != nil {
 		for _, x := range res.Dropped {
 			p.m.rejected.WithLabelValues(string(x.Reject.Reason)).Inc()
 			p.deadLetter(x.Reject, "", x.Payload)
+			refused = true
 		}
 		p.rejects = append(p.rejects, res.Rejects...)
 		for i := range res.Readings {
@@ -232,8 +234,8 @@ func (p *Pipeline) Handle(ctx context.Context, d *Delivery) error {
 			}
 		}
 	}
-	if len(p.rejects) > 0 {
-		p.refuse(d)
+	if len(p.rejects) > 0 && p.refuse(d) || refused {
+		p.m.refused.WithLabelValues(string(d.Format)).Inc()
 	}
 	ack, gate := d.Ack, p.keep(res)
 	if res != nil && res.Acked != nil {
@@ -315,7 +317,9 @@ func (p *Pipeline) noteAccepted(st *station.Station, r *ingest.Reading) {
 // of copies of itself.
 const maxDeadLettersPerMessage = 8
 
-func (p *Pipeline) refuse(d *Delivery) {
+// refuse counts and dead-letters p.rejects, the refusals of d; it reports
+// whether any was the operator's to act on (dead-lettered).
+func (p *Pipeline) refuse(d *Delivery) bool {
 	n, refused := 0, false
 	for _, rj := range p.rejects {
 		p.m.rejected.WithLabelValues(string(rj.Reason)).Inc()
@@ -329,11 +333,9 @@ func (p *Pipeline) refuse(d *Delivery) {
 		n++
 		p.deadLetter(rj, d.Topic, d.Payload)
 	}
-	if refused {
-		p.m.refused.WithLabelValues(string(d.Format)).Inc()
-	}
 	first := p.rejects[0]
 	p.logger.Debug("input refused", "topic", d.Topic, "reason", first.Reason, "detail", first.Detail, "count", len(p.rejects))
+	return refused
 }
 
 // deadLetter records one refusal with the payload it concerns.
