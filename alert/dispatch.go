@@ -32,6 +32,8 @@ type dispatcher struct {
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	started bool
+	now     func() time.Time
+	ends    endsBook
 }
 
 type worker struct {
@@ -48,6 +50,7 @@ type worker struct {
 	// fresh: a teller the state file had no memory of (a receiver added
 	// or moved since). Under the engine's mu.
 	fresh   bool
+	ends    *endsBook
 	timeout time.Duration
 	logger  *slog.Logger
 
@@ -120,9 +123,9 @@ func refusesAll(err error) bool {
 func (d *dispatcher) idle() bool { return len(d.workers) == 0 }
 
 func newDispatcher(ns []Notifier, timeout time.Duration, m *metrics, logger *slog.Logger) *dispatcher {
-	d := &dispatcher{}
+	d := &dispatcher{now: time.Now}
 	for _, n := range ns {
-		w := &worker{n: n, timeout: timeout, wake: make(chan struct{}, 1),
+		w := &worker{n: n, ends: &d.ends, timeout: timeout, wake: make(chan struct{}, 1),
 			logger:  logger.With("receiver", n.Name()),
 			dropped: m.dropped.MustCurryWith(prometheus.Labels{"receiver": n.Name()})}
 		if r, ok := n.(Resender); ok && r.Resend() {
@@ -137,6 +140,21 @@ func newDispatcher(ns []Notifier, timeout time.Duration, m *metrics, logger *slo
 // send queues a batch for every notifier, or with resend only for those
 // that want re-sends. It never blocks.
 func (d *dispatcher) send(batch []Notification, resend bool) {
+	var ends []sentEnd
+	now := d.now()
+	for _, n := range batch {
+		if n.Status == StatusResolved {
+			ends = append(ends, sentEnd{n: n, at: now})
+		}
+	}
+	k := 0
+	for _, w := range d.workers {
+		if resend && !w.resend {
+			continue
+		}
+		k++
+	}
+	d.ends.add(ends, k) // before a worker can be done with them
 	for _, w := range d.workers {
 		if resend && !w.resend {
 			continue
@@ -145,9 +163,20 @@ func (d *dispatcher) send(batch []Notification, resend bool) {
 	}
 }
 
-// sendEnds queues the ends of the last run for every notifier but those
-// new to the state file.
-func (d *dispatcher) sendEnds(batch []Notification) {
+// sendEnds queues ends still owed at the last stop for every notifier but
+// those new to the state file.
+func (d *dispatcher) sendEnds(ends []sentEnd) {
+	batch := make([]Notification, len(ends))
+	for i, x := range ends {
+		batch[i] = x.n
+	}
+	k := 0
+	for _, w := range d.workers {
+		if !w.fresh {
+			k++
+		}
+	}
+	d.ends.add(ends, k)
 	for _, w := range d.workers {
 		if !w.fresh {
 			w.enqueue(batch)
@@ -211,19 +240,28 @@ const (
 )
 
 func (w *worker) enqueue(batch []Notification) {
+	var gone []Notification // superseded or dropped: done with
 	w.mu.Lock()
 	if len(w.retry) > 0 {
 		// The alert's state changed: its newer notification replaces the
 		// one waiting (a resolved goes alone, without the firing).
 		newer := fingerprints(batch)
-		w.retry = slices.DeleteFunc(w.retry, func(r retryItem) bool { return newer[r.n.Fingerprint()] })
+		w.retry = slices.DeleteFunc(w.retry, func(r retryItem) bool {
+			if newer[r.n.Fingerprint()] {
+				gone = append(gone, r.n)
+				return true
+			}
+			return false
+		})
 	}
 	w.queue = append(w.queue, batch...)
 	if over := len(w.queue) - maxQueued; over > 0 {
+		gone = append(gone, w.queue[:over]...)
 		w.queue = append(w.queue[:0], w.queue[over:]...)
 		w.dropped.WithLabelValues(dropQueueFull).Add(float64(over))
 	}
 	w.mu.Unlock()
+	w.ends.done(gone...)
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -252,18 +290,25 @@ func (w *worker) keep(failed []retryItem) {
 	if len(failed) == 0 {
 		return
 	}
+	var gone []Notification
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	newer := fingerprints(w.queue)
 	for _, r := range failed {
 		if !newer[r.n.Fingerprint()] {
 			w.retry = append(w.retry, r)
+		} else {
+			gone = append(gone, r.n)
 		}
 	}
 	if over := len(w.retry) - maxQueued; over > 0 {
+		for _, r := range w.retry[:over] {
+			gone = append(gone, r.n)
+		}
 		w.retry = append(w.retry[:0], w.retry[over:]...)
 		w.dropped.WithLabelValues(dropQueueFull).Add(float64(over))
 	}
+	w.mu.Unlock()
+	w.ends.done(gone...)
 }
 
 func (w *worker) retrying() bool {
@@ -417,6 +462,7 @@ func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last m
 	err := w.notify(ctx, batch)
 	switch {
 	case err == nil:
+		w.ends.done(batch...)
 		return nil, true
 	case !retryable(err) && refusesAll(err):
 		gone := slices.Clone(items[lo:hi])
@@ -445,6 +491,7 @@ func (w *worker) call(ctx context.Context, items []retryItem, lo, hi int, last m
 		r.tries++
 		switch {
 		case last[r.n.Fingerprint()] != i: // replaced by a newer one
+			w.ends.done(r.n)
 		case w.resend && r.n.Status != StatusResolved: // the next re-send carries it again; no re-send carries an end
 		case r.tries >= maxTries:
 			gone = append(gone, r)
@@ -466,6 +513,7 @@ func (w *worker) untried(items []retryItem, from int, last map[string]int) []ret
 	for i := from; i < len(items); i++ {
 		switch {
 		case last[items[i].n.Fingerprint()] != i: // replaced by a newer one
+			w.ends.done(items[i].n)
 		case w.resend && items[i].n.Status != StatusResolved:
 			unreachable++
 		default:
@@ -487,6 +535,7 @@ func (w *worker) giveUp(items []retryItem, reason string, err error) {
 	}
 	w.dropped.WithLabelValues(reason).Add(float64(len(items)))
 	for _, r := range items {
+		w.ends.done(r.n)
 		if more, ok := w.gaveUpLog.allow(time.Now()); ok {
 			l := r.n.Labels
 			w.logger.Error("notification given up", "alert", l["alertname"], "station", l["station"],

@@ -130,13 +130,9 @@ type Engine struct {
 	stateDirty    bool
 	pendingNotify []Notification
 	saveKick      chan struct{}
-	// ends are the ends (resolved notifications) handed out in the last
-	// endsKept, in the state file too: one that a crash, or a stop while
-	// its receiver was down, kept from a receiver goes again at the next
-	// start (restoredEnds until Run sends them). Receivers that remember
-	// what they told (Teller) skip those they were told.
-	ends         []sentEnd
-	restoredEnds []Notification
+	// restoredEnds are the ends the state file says a receiver was still
+	// owed (see endsBook), until Run sends them.
+	restoredEnds []sentEnd
 	// While saving the alert state fails (a full disk), it is tried again
 	// no sooner than saveRetry: saveWait doubles from a second up to
 	// state_interval, so that a failure is not retried every second.
@@ -410,6 +406,7 @@ func New(cfg Config, rules *RuleSet, stations []*station.Station, opt Options) (
 		evals:    make([]ruleEval, len(rules.Rules)),
 		saveKick: make(chan struct{}, 1),
 	}
+	e.disp.now = e.now
 	for _, st := range stations {
 		e.addStation(st)
 	}
@@ -1101,7 +1098,6 @@ func (e *Engine) saveAndNotify(force bool) {
 	if !force && now.Before(e.saveRetry) {
 		notify := e.pendingNotify
 		e.pendingNotify = nil
-		e.noteEndsLocked(notify, now)
 		e.mu.Unlock()
 		if len(notify) > 0 {
 			e.disp.send(notify, false)
@@ -1115,9 +1111,10 @@ func (e *Engine) saveAndNotify(force bool) {
 	state, active := e.snapshotAlerts(now)
 	notify := e.pendingNotify
 	e.pendingNotify, e.stateDirty = nil, false
-	e.noteEndsLocked(notify, now)
-	state.Ends = savedEnds(e.ends)
 	e.mu.Unlock()
+	// The ends still owed, and those about to go: a crash after the save
+	// and before their delivery must not lose them.
+	state.Ends = savedEnds(e.disp.ends.owed(notify, now))
 	addTold(&state, told, active)
 	e.saveMu.Lock()
 	err := e.store.saveAlerts(marshalState(state))
@@ -1311,39 +1308,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// endsKept is how long an end handed out is kept for the next start:
-// longer than a failing notification is tried (maxTries, about half an
-// hour).
-const endsKept = time.Hour
-
-// sentEnd is an end handed to the notifiers, and when.
-type sentEnd struct {
-	n  Notification
-	at time.Time
-}
-
-// noteEndsLocked records the ends in notify, handed out at now, and
-// forgets those older than endsKept. Under e.mu.
-func (e *Engine) noteEndsLocked(notify []Notification, now time.Time) {
-	for _, n := range notify {
-		if n.Status == StatusResolved {
-			e.ends = append(e.ends, sentEnd{n: n, at: now})
-		}
-	}
-	old := 0
-	for old < len(e.ends) && now.Sub(e.ends[old].at) > endsKept {
-		old++
-	}
-	old = max(old, len(e.ends)-maxQueued)
-	if old > 0 {
-		e.ends = append(e.ends[:0], e.ends[old:]...)
-	}
-}
-
-// sendRestoredEnds hands the ends of the last run to the notifiers once,
-// except ends of alerts that are active again (an old end would end the
-// new episode at Alertmanager) and to receivers new to the state file,
-// which never heard of those alerts.
+// sendRestoredEnds hands the ends still owed at the last stop to the
+// notifiers once, except ends of alerts that are active again (an old end
+// would end the new episode at Alertmanager), and not to receivers new to
+// the state file, which never heard of those alerts. Receivers that
+// remember what they told (Teller) skip those they were told.
 func (e *Engine) sendRestoredEnds() {
 	e.mu.Lock()
 	ends := e.restoredEnds
@@ -1355,14 +1324,14 @@ func (e *Engine) sendRestoredEnds() {
 		}
 	}
 	e.mu.Unlock()
-	var batch []Notification
-	for _, n := range ends {
-		if !active[n.Fingerprint()] {
-			batch = append(batch, n)
+	var batch []sentEnd
+	for _, x := range ends {
+		if !active[x.n.Fingerprint()] {
+			batch = append(batch, x)
 		}
 	}
 	if len(batch) > 0 {
-		e.logger.Info("ends of alerts handed out before the restart sent again", "alerts", len(batch))
+		e.logger.Info("ends a receiver was still owed at the last stop sent again", "alerts", len(batch))
 		e.disp.sendEnds(batch)
 	}
 }

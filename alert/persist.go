@@ -109,7 +109,7 @@ type savedAlerts struct {
 	// told. Always written (maybe empty), so that its absence marks a
 	// file of an envpipe that kept no such memory.
 	Told map[string][]savedTold `json:"told"`
-	// Ends are the ends handed out in the last hour (Engine.ends).
+	// Ends are the ends some receiver was still owed (endsBook).
 	Ends []savedEnd `json:"ends,omitempty"`
 }
 
@@ -565,8 +565,7 @@ func (e *Engine) loadAlerts(data []byte) error {
 		}
 		n := Notification{Status: StatusResolved, Labels: se.Labels, Annotations: se.Annotations, StartsAt: se.StartsAt,
 			EndsAt: se.EndsAt, GeneratorURL: se.GeneratorURL, Value: float64(se.Value), Limit: float64(se.Limit)}
-		e.ends = append(e.ends, sentEnd{n: n, at: se.At})
-		e.restoredEnds = append(e.restoredEnds, n)
+		e.restoredEnds = append(e.restoredEnds, sentEnd{n: n, at: se.At})
 	}
 	e.logger.Info("alert state restored", "alerts", restored, "saved", in.Saved)
 	return nil
