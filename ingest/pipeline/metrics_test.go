@@ -16,12 +16,17 @@ type nopLog struct{}
 
 func (nopLog) Append(_ context.Context, _ []byte, done func(error)) error { done(nil); return nil }
 
-func TestLastReadingIsTheNewestPerStation(t *testing.T) {
-	promReg := prometheus.NewRegistry()
+// metricsPipe is a pipeline of three stations whose metrics go to promReg.
+func metricsPipe(t *testing.T, promReg *prometheus.Registry) *Pipeline {
 	cfg := station.DefaultValidation()
 	cfg.MaxAge = 100 * 365 * 24 * time.Hour
-	p := New(Config{Registry: benchRegistry(t, 3), Validation: cfg, Log: nopLog{},
+	return New(Config{Registry: benchRegistry(t, 3), Validation: cfg, Log: nopLog{},
 		Metrics: NewMetrics(promReg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+func TestLastReadingIsTheNewestPerStation(t *testing.T) {
+	promReg := prometheus.NewRegistry()
+	p := metricsPipe(t, promReg)
 	for _, payload := range []string{
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
 		`{"station":"zz-air-0002","time":"2026-11-28T09:00:05.5Z","values":{"pm25":42.4}}`,
@@ -64,10 +69,7 @@ func TestLastReadingIsTheNewestPerStation(t *testing.T) {
 // values refused in each.
 func TestRefusedMessagesAreCountedOnce(t *testing.T) {
 	promReg := prometheus.NewRegistry()
-	cfg := station.DefaultValidation()
-	cfg.MaxAge = 100 * 365 * 24 * time.Hour
-	p := New(Config{Registry: benchRegistry(t, 3), Validation: cfg, Log: nopLog{},
-		Metrics: NewMetrics(promReg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := metricsPipe(t, promReg)
 	for _, payload := range []string{
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:01Z","values":{"pm25":-1,"pm10":-1,"so2":-1}}`,
