@@ -162,6 +162,13 @@ func (d *Deriver) observeAir(s *stationState, r *ingest.Reading, t, now int64) {
 			return
 		}
 	} else {
+		// A day already final (closed, or warmed from InfluxDB after a
+		// restart, before the station's clock runs again) takes no new
+		// hour: one late reading would recompute it from that hour alone.
+		if j, ok := sortedIndex(s.days, d.dayOf(t), func(x *dayRec) int64 { return x.start }); ok && s.days[j].final {
+			d.stats.TooLate++
+			return
+		}
 		rec = &hourRec{start: h, acc: &hourAcc{}}
 		s.hours = insertAt(s.hours, i, rec)
 		d.ensureDay(s, d.dayOf(t))

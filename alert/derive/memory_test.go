@@ -140,6 +140,13 @@ func TestWarmContinuesWindowsAndYearToDate(t *testing.T) {
 		days = append(days, dv)
 	}
 	two.d.Warm(hours, days)
+	// The first reading after the restart is a late one of a warmed, final
+	// day (a logger's re-upload): it must not reopen that day.
+	two.setNow(at(2026, 5, 3, 12, 0).Add(time.Second))
+	two.observe("a", at(2026, 5, 1, 10, 0), six(10, 20, 0.5, 60, 50, 30)...)
+	if n := two.d.Stats().TooLate; n != 1 {
+		t.Errorf("a reading of a final day: TooLate %d, want 1", n)
+	}
 
 	feed(one, at(2026, 5, 3, 12, 0), at(2026, 5, 4, 1, 0))
 	feed(two, at(2026, 5, 3, 12, 0), at(2026, 5, 4, 1, 0))
