@@ -834,7 +834,7 @@ func (e *Engine) evalWater(ss *stationState, rule *Rule, r *ingest.Reading, cach
 		if err != nil {
 			wb = waterclass.River
 		}
-		out, err := waterclass.Assess(sample, waterclass.Options{Waterbody: wb, Target: target})
+		out, err := waterclass.Assess(sample, waterclass.Options{Waterbody: wb, Target: target, Method: waterclass.Monitoring})
 		if err != nil {
 			e.logger.Warn("water sample not assessed", "station", ss.st.ID, "err", err)
 			out = waterclass.Result{}

@@ -1029,3 +1029,25 @@ func TestBuiltInTextsOfAnEnd(t *testing.T) {
 		})
 	}
 }
+
+// A lake's total nitrogen does not decide its class (环办[2011]22号,
+// standards.md §1.3): a drinking-water reservoir with every deciding item
+// in Class II raises no class alert for it; ammonia beyond Class II does.
+func TestLakeTotalNitrogenRaisesNoClassAlert(t *testing.T) {
+	const rules = "rules:\n  - {name: Water, stations: {kind: water}, aggregate: water_class}\n"
+	st := waterStation("w")
+	st.Waterbody = "lake"
+	at := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), at)
+	te.Observe(st, reading(st.ID, at, val("do", 7), val("codmn", 3), val("nh3n", 0.3), val("tp", 0.02), val("tn", 1.8)))
+	te.Flush()
+	time.Sleep(50 * time.Millisecond)
+	if got := te.rec.all(); len(got) != 0 {
+		t.Fatalf("notifications %v, want none", got)
+	}
+	te.Observe(st, reading(st.ID, at.Add(4*time.Hour), val("do", 7), val("nh3n", 0.6), val("tn", 1.8)))
+	n := te.rec.waitFor(t, 1)[0]
+	if n.Labels["param"] != "nh3n" {
+		t.Errorf("alert on %q, want nh3n", n.Labels["param"])
+	}
+}

@@ -30,7 +30,7 @@ func (d *Deriver) observeWater(s *stationState, r *ingest.Reading, t int64) {
 		}
 		sample[v.Param] = v.V
 	}
-	res, err := waterclass.Assess(sample, waterclass.Options{Waterbody: s.waterbody, Target: s.target})
+	res, err := waterclass.Assess(sample, waterclass.Options{Waterbody: s.waterbody, Target: s.target, Method: waterclass.Monitoring})
 	if err != nil || res.Class == 0 {
 		return // nothing assessable (no N-flagged item with a GB 3838 limit)
 	}

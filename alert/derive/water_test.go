@@ -42,6 +42,14 @@ func TestWaterQualityPerSample(t *testing.T) {
 			items: map[string]int64{"do_class": 1, "tp_class": 3, "tn_class": 2},
 		},
 		{
+			// 环办[2011]22号 (standards.md §1.3): a lake's total nitrogen is
+			// reported with its class but does not decide the section's.
+			name: "lake total nitrogen is a reference item", waterbody: "lake", target: "II",
+			vals:  []ingest.Value{nv("do", 7), nv("codmn", 3), nv("nh3n", 0.3), nv("tp", 0.02), nv("tn", 1.8)},
+			class: 2, worst: "codmn+do+nh3n+tp", meets: true,
+			items: map[string]int64{"do_class": 2, "codmn_class": 2, "nh3n_class": 2, "tp_class": 2, "tn_class": 5},
+		},
+		{
 			name: "worse than V", waterbody: "river", target: "III",
 			vals:  []ingest.Value{nv("nh3n", 2.5)},
 			class: 6, worst: "nh3n", exceeding: "nh3n", meets: false,

@@ -17,6 +17,12 @@ const (
 	Method2011
 )
 
+// Monitoring is the method of envpipe's own figures and alerts: the one
+// China's section assessments use (standards.md §1.3), in which a lake's
+// total nitrogen, nearly always above Class III, is reported beside the
+// class instead of deciding it.
+const Monitoring = Method2011
+
 // Options configures an assessment. The zero value assesses a river
 // sample by GB 3838 without a target class.
 type Options struct {
