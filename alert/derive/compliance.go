@@ -99,12 +99,13 @@ func (d *Deriver) flushNetwork(now int64, force bool) {
 		n.emitted[day] = true
 	}
 	// Keep the network's days as far back as the station that keeps the
-	// most.
+	// most, by the stations' running clocks: a station that fell silent
+	// would otherwise hold every later day for good.
 	from := int64(1<<63 - 1)
 	for _, list := range [][]*stationState{d.air, d.water} {
 		for _, s := range list {
 			if s.has {
-				from = min(from, d.retainFrom(s.clockMax))
+				from = min(from, d.retainFrom(s.clock(now)))
 			}
 		}
 	}

@@ -147,3 +147,21 @@ func TestNetworkPointIsWrittenOncePerSecondAtADaysClose(t *testing.T) {
 		t.Errorf("day 2's network point was written %d times by Observe, want once", w)
 	}
 }
+
+// A station that falls silent does not keep the network's days for good:
+// after two years of another station's data the network holds about a
+// year of days, not every one since the silence.
+func TestASilentStationDoesNotPinTheNetworksDays(t *testing.T) {
+	a, b := airStation("a", time.Hour), airStation("b", time.Hour)
+	r := newRig(t, DefaultConfig(), at(2026, 1, 1, 0, 0), a, b)
+	r.setNow(at(2026, 1, 1, 0, 1))
+	r.observe("b", at(2026, 1, 1, 0, 0), six(10, 20, 0.5, 60, 50, 30)...)
+	for ts := at(2026, 1, 1, 0, 0); ts.Before(at(2028, 3, 1, 0, 0)); ts = ts.Add(time.Hour) {
+		r.setNow(ts.Add(time.Second))
+		r.observe("a", ts, six(10, 20, 0.5, 60, 50, 30)...)
+	}
+	r.settle()
+	if n, m := len(r.d.net.emitted), len(r.d.net.cache); n > 430 || m > 430 {
+		t.Errorf("the network keeps %d emitted and %d cached days, want at most about a year's", n, m)
+	}
+}
