@@ -83,6 +83,12 @@ type Result struct {
 	// sub-index is held at 500.
 	OutOfRange []Indicator
 
+	// Unscored lists the indicators that had a concentration but no
+	// sub-index because their rule needs another one that is missing
+	// (2012 hourly: SO2 above 800 µg/m³ is scored from the 24 h mean).
+	// The AQI is then only a lower bound.
+	Unscored []Indicator
+
 	// NonAttainment lists the pollutants with an IAQI above 100
 	// (超标污染物, above the GB 3095 Grade II limit), alphabetically. HJ
 	// 633-2012 defines it; HJ 633-2026 dropped the notion, so it is nil
@@ -147,6 +153,7 @@ func Compute(ed Edition, rep Report, in Inputs) (Result, error) {
 			case beyondFallback:
 				fc, ok := concentration(in, s.fallback)
 				if !ok {
+					res.Unscored = append(res.Unscored, s.ind)
 					continue
 				}
 				if v, inRange = subIndex(fc, s.fallbackBP); !inRange {

@@ -302,3 +302,17 @@ func BenchmarkHourly2026(b *testing.B) {
 		}
 	}
 }
+
+// 2012 hourly: SO2 above 800 µg/m³ is scored from its 24 h mean; without
+// that mean it has no sub-index and the result says so (the AQI is then a
+// lower bound).
+func TestSO2Above800WithoutIts24hMeanIsUnscored(t *testing.T) {
+	r, _ := Hourly(Edition2012, Inputs{SO2Mean1h: 900, NO2Mean1h: 100})
+	if _, ok := r.IAQI[SO2Mean1h]; ok || !slices.Equal(r.Unscored, []Indicator{SO2Mean1h}) || r.AQI != 50 {
+		t.Errorf("without the 24 h mean: IAQI %v, Unscored %v, AQI %d", r.IAQI, r.Unscored, r.AQI)
+	}
+	r, _ = Hourly(Edition2012, Inputs{SO2Mean1h: 900, SO2Mean24h: 150, NO2Mean1h: 100})
+	if r.IAQI[SO2Mean1h] != 100 || r.Unscored != nil {
+		t.Errorf("with the 24 h mean: IAQI %v, Unscored %v", r.IAQI, r.Unscored)
+	}
+}

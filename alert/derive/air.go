@@ -451,8 +451,12 @@ func (d *Deriver) writeHourAQI(s *stationState, i int) {
 	d.stats.AQIHourPoints++
 }
 
-// complete reports whether every indicator the report scores had an input.
+// complete reports whether every indicator the report scores had an input
+// and got its sub-index.
 func complete(res aqi.Result, in aqi.Inputs) bool {
+	if len(res.Unscored) > 0 {
+		return false
+	}
 	for _, ind := range aqi.Scored(res.Edition, res.Report) {
 		if _, ok := in[ind]; !ok {
 			return false

@@ -583,3 +583,26 @@ func TestHourlyAQIReachesOnAQIWithItsCompleteness(t *testing.T) {
 		})
 	}
 }
+
+// HJ 633-2012 hourly: SO2 above 800 µg/m³ is scored from its 24 h mean;
+// with that mean not valid yet the hour's AQI is a lower bound, written as
+// not complete (so that it cannot end an AQI alert).
+func TestHourlyAQIWithoutSO2SubIndexIsNotComplete(t *testing.T) {
+	r := newRig(t, DefaultConfig(), at(2025, 5, 1, 0, 0), airStation("a", time.Minute))
+	// A day of valid data but SO2's, in maintenance: every other
+	// indicator, the 24 h means included, is scored.
+	r.fill("a", at(2025, 5, 1, 0, 0), at(2025, 5, 1, 23, 0), time.Minute, func(time.Time) []ingest.Value {
+		v := six(10, 20, 0.5, 60, 50, 30)
+		v[0] = fv("so2", 10, ingest.FlagMaintenance)
+		return v
+	})
+	r.fill("a", at(2025, 5, 1, 23, 0), at(2025, 5, 2, 0, 0), time.Minute, constant(six(900, 20, 0.5, 60, 50, 30)...))
+	r.observe("a", at(2025, 5, 2, 0, 5), six(10, 20, 0.5, 60, 50, 30)...)
+	p := r.s.must("aqi", at(2025, 5, 1, 23, 0), "period", "hour")
+	if !p.has("iaqi_pm25_24h") {
+		t.Fatalf("fields %v: the 24 h means should be scored", p.Fields)
+	}
+	if p.has("iaqi_so2_1h") || p.bool(t, "complete") {
+		t.Errorf("fields %v: want no SO2 sub-index and complete=false", p.Fields)
+	}
+}
