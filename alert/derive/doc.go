@@ -140,7 +140,8 @@
 //	             time  the sample's time
 //	             One point per water reading with at least one assessable
 //	             N-flagged item (GB 3838-2002 single factor, the section's
-//	             waterbody and target class; package waterclass).
+//	             waterbody and target class; total nitrogen and fecal
+//	             coliform classed but not deciding, waterclass.Monitoring).
 //
 //	compliance   tags  scope=station: county, scope, station
 //	                   scope=network: scope

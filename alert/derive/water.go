@@ -19,7 +19,8 @@ type waterDay struct {
 }
 
 // observeWater assesses one water sample by GB 3838-2002 (single factor,
-// N-flagged values only) and writes its water_quality point. Each sample
+// N-flagged values only; total nitrogen and fecal coliform do not decide,
+// waterclass.Monitoring) and writes its water_quality point. Each sample
 // is assessed on its own, so a late sample always gets its point; it also
 // updates the day's status, which the network compliance uses.
 func (d *Deriver) observeWater(s *stationState, r *ingest.Reading, t int64) {
