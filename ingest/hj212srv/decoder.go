@@ -115,12 +115,8 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 		d.lastExpire = now
 		ds := d.reasm.Expire(now)
 		d.dropped(ds, replayed)
-		if len(ds) > 0 && !replayed && d.journal != nil {
-			// So that a replay drops them as they were dropped now; lost
-			// in a crash, it costs only a second dead letter.
-			seq := d.journal.next()
-			d.lastSeq = seq
-			d.journal.append(appendJournalRecord(nil, journalRecord{kind: recExpire, at: now, seq: seq, first: seq}), nil)
+		if len(ds) > 0 && !replayed {
+			d.journalExpiry(now)
 		}
 		d.releaseJournal()
 	}
@@ -151,6 +147,9 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 		d.lastSeq = max(d.lastSeq, seq)
 		o, err := d.reasm.AddSeq(f, now, seq)
 		d.dropped(o.Dropped, replayed)
+		if len(o.Dropped) > 0 && !o.Kept && !replayed {
+			d.journalExpiry(now) // dropped on a resend, which is not journaled
+		}
 		if err != nil {
 			return d.refuse(ingest.Reject{Reason: ingest.ReasonHJ212Frame, Station: st.ID, Detail: err.Error()})
 		}
@@ -194,6 +193,18 @@ func (d *Decoder) Decode(del *pipeline.Delivery) *decode.Result {
 func (d *Decoder) refuse(rj ingest.Reject) *decode.Result {
 	d.res.Rejects = append(d.res.Rejects, rj)
 	return &d.res
+}
+
+// journalExpiry journals that messages expired at now on a delivery that
+// journals nothing, so that a replay drops them as they were dropped now.
+// Lost in a crash, it costs a second dead letter, so it waits for no fsync.
+func (d *Decoder) journalExpiry(now time.Time) {
+	if d.journal == nil {
+		return
+	}
+	seq := d.journal.next()
+	d.lastSeq = seq
+	d.journal.append(appendJournalRecord(nil, journalRecord{kind: recExpire, at: now, seq: seq, first: seq}), nil)
 }
 
 // releaseJournal lets the journal drop the packets the reassembler no
