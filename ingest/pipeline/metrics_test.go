@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/envpipe/envpipe/ingest/station"
 )
@@ -15,6 +16,22 @@ import (
 type nopLog struct{}
 
 func (nopLog) Append(_ context.Context, _ []byte, done func(error)) error { done(nil); return nil }
+
+// handleAndGather hands p the JSON payloads on topic and gathers promReg.
+func handleAndGather(t *testing.T, p *Pipeline, promReg *prometheus.Registry, topic string, payloads ...string) []*dto.MetricFamily {
+	t.Helper()
+	for _, payload := range payloads {
+		d := Delivery{Format: FormatJSON, Topic: topic, Payload: []byte(payload), Ack: func() {}}
+		if err := p.Handle(context.Background(), &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := promReg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
 
 // metricsPipe is a pipeline of three stations whose metrics go to promReg.
 func metricsPipe(t *testing.T, promReg *prometheus.Registry) *Pipeline {
@@ -27,21 +44,12 @@ func metricsPipe(t *testing.T, promReg *prometheus.Registry) *Pipeline {
 func TestLastReadingIsTheNewestPerStation(t *testing.T) {
 	promReg := prometheus.NewRegistry()
 	p := metricsPipe(t, promReg)
-	for _, payload := range []string{
+	mfs := handleAndGather(t, p, promReg, "env/x/data",
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
 		`{"station":"zz-air-0002","time":"2026-11-28T09:00:05.5Z","values":{"pm25":42.4}}`,
 		`{"station":"zz-air-0001","time":"2026-11-28T08:59:00Z","values":{"pm25":42.4}}`, // late: not newer
 		`{"station":"zz-air-0002","time":"2026-11-28T09:01:00Z","values":{"pm25":-5}}`,   // refused: not a reading
-	} {
-		d := Delivery{Format: FormatJSON, Topic: "env/x/data", Payload: []byte(payload), Ack: func() {}}
-		if err := p.Handle(context.Background(), &d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mfs, err := promReg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	)
 	got := map[string]float64{}
 	for _, mf := range mfs {
 		if mf.GetName() != "envpipe_station_last_reading_timestamp_seconds" {
@@ -70,21 +78,12 @@ func TestLastReadingIsTheNewestPerStation(t *testing.T) {
 func TestRefusedMessagesAreCountedOnce(t *testing.T) {
 	promReg := prometheus.NewRegistry()
 	p := metricsPipe(t, promReg)
-	for _, payload := range []string{
+	mfs := handleAndGather(t, p, promReg, "env/zz-air-0001/data",
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:00Z","values":{"pm25":42.4}}`,
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:01Z","values":{"pm25":-1,"pm10":-1,"so2":-1}}`,
 		`{"station":"zz-air-0001","time":"2026-11-28T09:00:02Z","values":{"pm25":1,"pm10":-1}}`,
 		`not json`,
-	} {
-		d := Delivery{Format: FormatJSON, Topic: "env/zz-air-0001/data", Payload: []byte(payload), Ack: func() {}}
-		if err := p.Handle(context.Background(), &d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mfs, err := promReg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	)
 	got := map[string]float64{}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
