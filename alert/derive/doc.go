@@ -171,7 +171,9 @@
 //
 // The Deriver keeps its state in memory. Warm seeds it from the
 // air_hourly and air_daily points written before a restart (the daemon
-// queries them from InfluxDB); without it, the moving windows start empty
+// queries them from InfluxDB, and hands Observe again the readings of the
+// hour in progress, so that it does not count only the minutes after the
+// restart); without it, the moving windows start empty
 // (the 2012 hourly PM sub-indices need 20 h of data again) and the
 // year-to-date figures count only the days since the restart. Water
 // section statuses are not warmed: the network's water share counts the

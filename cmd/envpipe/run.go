@@ -163,6 +163,11 @@ func runWith(ctx context.Context, configPath string, ov overrides, logOut io.Wri
 		Metrics:     pipeline.NewMetrics(promReg),
 		Logger:      logger,
 	})
+	if deriver != nil {
+		if q, err := influx.NewQuerier(cfg.InfluxDB); err == nil {
+			warmOpenHour(ctx, deriver, q, reg, time.Now(), logger)
+		}
+	}
 	writer, err := influx.NewWriter(cfg.InfluxDB, log, influx.NewMetrics(promReg), logger)
 	if err != nil {
 		return err
