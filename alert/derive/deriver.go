@@ -179,9 +179,12 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 		d.mu.Unlock()
 		return
 	}
-	if r.Period == ingest.PeriodDay {
-		// Daily means a station computed itself are stored as they are;
-		// envpipe's days come from its own hours.
+	if r.Period == ingest.PeriodDay && (s.air || st.Interval < 24*time.Hour) {
+		// Daily means a station computed itself are stored as they are:
+		// envpipe's air days come from its own hours, and a water section
+		// sampled more often is classed by its samples (a daily mean at
+		// 00:00 would overwrite that sample's class). A section that
+		// reports once a day is classed by its daily means.
 		d.mu.Unlock()
 		return
 	}
@@ -194,6 +197,8 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 	}
 	cover := s.cover
 	switch r.Period {
+	case ingest.PeriodDay:
+		cover = int64(24 * time.Hour)
 	case ingest.PeriodHour:
 		cover = int64(time.Hour)
 	case ingest.PeriodMinute:

@@ -97,3 +97,26 @@ func TestWaterSampleWithoutAssessableItemsHasNoPoint(t *testing.T) {
 		t.Error("counted")
 	}
 }
+
+// HJ 212 daily data (2031) classes a section that reports once a day; one
+// sampled more often is classed by its samples alone.
+func TestDailyWaterDataClassesADailySection(t *testing.T) {
+	for _, tc := range []struct {
+		interval time.Duration
+		points   int
+	}{{24 * time.Hour, 1}, {4 * time.Hour, 0}} {
+		st := waterStation("w", "II", "river")
+		st.Interval = tc.interval
+		r := newRig(t, DefaultConfig(), at(2026, 5, 2, 10, 0), st)
+		r.d.Observe(st, &ingest.Reading{Station: "w", Time: at(2026, 5, 1, 0, 0), Period: ingest.PeriodDay,
+			Values: []ingest.Value{nv("nh3n", 0.6), nv("do", 7)}})
+		r.settle()
+		ps := r.s.all("water_quality")
+		if len(ps) != tc.points {
+			t.Fatalf("interval %v: %d water_quality points, want %d", tc.interval, len(ps), tc.points)
+		}
+		if tc.points == 1 && ps[0].int(t, "class") != 3 {
+			t.Errorf("class %v, want 3 (NH3-N 0.6)", ps[0].Fields)
+		}
+	}
+}
