@@ -246,7 +246,13 @@ func TestSilentStationClosesByWallClock(t *testing.T) {
 	if _, ok := r.s.get("air_hourly", h); ok {
 		t.Fatal("hour written before its end")
 	}
+	// Its next reading was due at 10:30:02; the clock runs on from then,
+	// after clockGrace (15 s).
 	r.tick(atS(2026, 5, 1, 11, 0, 5))
+	if _, ok := r.s.get("air_hourly", h); ok {
+		t.Fatal("hour written before the station's clock reached its end")
+	}
+	r.tick(atS(2026, 5, 1, 11, 0, 20))
 	p := r.s.must("air_hourly", h, "station", "a")
 	if p.has("pm25") || p.int(t, "pm25_minutes") != 30 {
 		t.Errorf("%v", p.Fields)
@@ -255,12 +261,12 @@ func TestSilentStationClosesByWallClock(t *testing.T) {
 	if s.hours[0].acc == nil {
 		t.Error("hour final before end + lateness")
 	}
-	r.tick(atS(2026, 5, 1, 13, 0, 5))
+	r.tick(atS(2026, 5, 1, 13, 0, 20))
 	if s.hours[0].acc != nil {
 		t.Error("hour not final after end + lateness")
 	}
 	// The day closes by wall clock too.
-	r.tick(atS(2026, 5, 2, 0, 0, 5))
+	r.tick(atS(2026, 5, 2, 0, 0, 20))
 	if _, ok := r.s.get("air_daily", at(2026, 5, 1, 0, 0), "station", "a"); !ok {
 		t.Error("day not closed")
 	}
@@ -604,5 +610,35 @@ func TestHourlyAQIWithoutSO2SubIndexIsNotComplete(t *testing.T) {
 	}
 	if p.has("iaqi_so2_1h") || p.bool(t, "complete") {
 		t.Errorf("fields %v: want no SO2 sub-index and complete=false", p.Fields)
+	}
+}
+
+// A station's clock does not run past the end of an hour while the hour's
+// last reading is on its way: with readings arriving 2 to 8 s after their
+// time, the hour is written once, from all 60 minutes.
+func TestAnHourWaitsForItsLastReading(t *testing.T) {
+	r := newRig(t, DefaultConfig(), at(2026, 5, 1, 10, 0), airStation("a", time.Minute))
+	for m := 0; m < 60; m++ {
+		ts := at(2026, 5, 1, 10, m)
+		delay := 2 * time.Second
+		if m%2 == 1 {
+			delay = 8 * time.Second
+		}
+		r.tick(ts.Add(delay - 500*time.Millisecond)) // the daemon ticks every second
+		r.setNow(ts.Add(delay))
+		r.observe("a", ts, nv("pm25", 30))
+	}
+	r.tick(atS(2026, 5, 1, 11, 0, 30))
+	var n int
+	for _, p := range r.s.writes {
+		if p.Meas == "air_hourly" && p.Time == at(2026, 5, 1, 10, 0).UnixNano() {
+			n++
+			if p.int(t, "pm25_minutes") != 60 {
+				t.Errorf("written from %v minutes", p.Fields["pm25_minutes"])
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("hour written %d times, want once", n)
 	}
 }

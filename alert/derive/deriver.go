@@ -72,11 +72,12 @@ type stationState struct {
 	// The station's clock (see the package documentation): the end of the
 	// period its latest reading covers, running on with the wall clock
 	// from the moment it last advanced.
-	has       bool
-	clockMax  int64 // ns
-	clockSeen int64 // wall ns
-	next      int64 // ns: the station clock at which advance has work to do
-	dirty     bool  // a late reading changed an emitted hour
+	has        bool
+	clockMax   int64 // ns
+	clockSeen  int64 // wall ns
+	clockCover int64 // ns: the cover of the reading that set clockMax
+	next       int64 // ns: the station clock at which advance has work to do
+	dirty      bool  // a late reading changed an emitted hour
 
 	// Air stations.
 	hours []*hourRec // by start, ascending
@@ -88,9 +89,18 @@ type stationState struct {
 	wdays     []*waterDay // by start, ascending
 }
 
-// clock returns the station's clock at wall time now (ns).
+// clockGrace is how late a station's next reading may come before its
+// clock runs on without it: the jitter of its network.
+const clockGrace = int64(15 * time.Second)
+
+// clock returns the station's clock at wall time now (ns). It stands at
+// clockMax until the next reading is overdue (one cover after the last
+// one arrived, and clockGrace), then runs on with the wall clock: running
+// on from the last arrival, it reached the end of an hour while that
+// hour's last reading was on its way, and the hour was written from 59
+// minutes, then again a second later.
 func (s *stationState) clock(now int64) int64 {
-	if d := now - s.clockSeen; d > 0 {
+	if d := now - s.clockSeen - s.clockCover - clockGrace; d > 0 {
 		return s.clockMax + d
 	}
 	return s.clockMax
@@ -208,6 +218,7 @@ func (d *Deriver) Observe(st *station.Station, r *ingest.Reading) {
 		s.has = true
 		s.clockMax = c
 		s.clockSeen = now
+		s.clockCover = cover
 	}
 	if s.clock(now) >= s.next {
 		d.advance(s, s.clock(now))

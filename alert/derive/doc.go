@@ -34,12 +34,15 @@
 //
 // Each station has a clock: the end of the period its latest reading
 // covers (the reading's time plus the station's interval, so the 10:59
-// reading of a 1-minute station brings it to 11:00), running on with the
-// wall clock from the moment it last advanced. For a live station that is
-// the wall clock (slightly ahead of it: a reading closes its period); for
-// a station replaying a backlog it is the event time of the backlog, which
-// moves on as fast as the data does; for a silent station it runs on with
-// the wall clock, so its hours close anyway.
+// reading of a 1-minute station brings it to 11:00). It stands there
+// until the next reading is overdue (one interval after the last one
+// arrived, plus 15 s of network jitter), then runs on with the wall
+// clock. For a live station that is the event time of its latest reading
+// (a reading closes its period, so an hour closes when its last reading
+// arrives, not before); for a station replaying a backlog it is the event
+// time of the backlog, which moves on as fast as the data does; for a
+// silent station it runs on with the wall clock, so its hours close
+// anyway, an interval and 15 s late.
 //
 //   - An hour (a day) closes when the station clock reaches its end: its
 //     means and AQI are computed and written.
