@@ -815,6 +815,11 @@ func (e *Engine) evalFlag(ss *stationState, rule *Rule, v *ingest.Value, t, now 
 }
 
 func (e *Engine) evalWater(ss *stationState, rule *Rule, r *ingest.Reading, cache map[waterclass.Class]*waterclass.Result, now time.Time, ts []Transition) []Transition {
+	if r.Period == ingest.PeriodDay {
+		// A daily mean (HJ 212 2031) is stamped with the day's start and
+		// comes after its end: it is as new as that end, not backfill.
+		now = now.Add(-24 * time.Hour)
+	}
 	target := rule.Limit.class
 	if target == 0 {
 		target = waterclass.Class(ss.st.TargetClassNum())

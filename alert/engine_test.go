@@ -1051,3 +1051,19 @@ func TestLakeTotalNitrogenRaisesNoClassAlert(t *testing.T) {
 		t.Errorf("alert on %q, want nh3n", n.Labels["param"])
 	}
 }
+
+// A section's daily mean (HJ 212 2031) comes after its day ends, stamped
+// with the day's start: it pages as new data, not as backfill.
+func TestADailyWaterMeanPages(t *testing.T) {
+	const rules = "rules:\n  - {name: Water, stations: {kind: water}, aggregate: water_class}\n"
+	st := waterStation("w")
+	st.Interval = 24 * time.Hour
+	day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	te := newTestEngine(t, rules, []*station.Station{st}, testConfig(t.TempDir()), day.Add(24*time.Hour+30*time.Minute))
+	r := reading(st.ID, day, val("nh3n", 1.2), val("do", 7))
+	r.Period = ingest.PeriodDay
+	te.Observe(st, r)
+	if n := te.rec.waitFor(t, 1)[0]; n.Labels["param"] != "nh3n" || n.Status != StatusFiring {
+		t.Errorf("notification %v %s, want nh3n firing", n.Labels, n.Status)
+	}
+}
