@@ -116,7 +116,7 @@ func TestShippedAlertmanagerTiming(t *testing.T) {
 	if critical < 3 {
 		t.Errorf("only %d critical sub-routes", critical)
 	}
-	if len(cfg.InhibitRules) != 1 || strings.Join(cfg.InhibitRules[0].Equal, ",") != "station,param" {
+	if len(cfg.InhibitRules) != 2 || strings.Join(cfg.InhibitRules[0].Equal, ",") != "station,param" {
 		t.Errorf("inhibit rules %+v", cfg.InhibitRules)
 	}
 }
@@ -148,8 +148,9 @@ func loopbackOnly(t *testing.T, node any, hookURL, deadAddr, secretFile string) 
 
 // TestShippedAlertmanagerInhibits starts Alertmanager with the shipped
 // configuration (addresses moved to loopback) and checks that a critical
-// alert mutes the warning about the same station and parameter, and
-// nothing else.
+// alert mutes the warning about the same station and parameter (not an
+// equipment flag), that envpipe's broker disconnection mutes the silent
+// stations, and nothing else.
 func TestShippedAlertmanagerInhibits(t *testing.T) {
 	data, err := os.ReadFile(shippedAlertmanagerConfig(t))
 	if err != nil {
@@ -207,13 +208,16 @@ func TestShippedAlertmanagerInhibits(t *testing.T) {
 		mk("PM25PlanTarget", "zz-air-0601", "pm25", "warning"), // muted: same station and parameter
 		mk("PM10Daily", "zz-air-0601", "pm10", "warning"),      // other parameter
 		mk("PM25Daily", "zz-air-0602", "pm25", "warning"),      // other station
+		mk("EquipmentFlag", "zz-air-0601", "pm25", "warning", "category", "equipment"), // explains the data: stays
 		mk("EnvpipeDown", "", "", "critical", "team", "platform"),
 		mk("EnvpipeWALBacklogGrowing", "", "", "warning", "team", "platform"), // no station: the rule does not apply
+		mk("EnvpipeBrokerDisconnected", "", "", "critical", "team", "platform"),
+		mk("StationSilent", "zz-air-0603", "", "warning", "category", "data"), // muted: envpipe hears no station
 	}
 	if err := n.Notify(context.Background(), alerts); err != nil {
 		t.Fatal(err)
 	}
-	wantMuted := map[string]bool{"PM25PlanTarget": true}
+	wantMuted := map[string]bool{"PM25PlanTarget": true, "StationSilent": true}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		held, err := am.Alerts()
