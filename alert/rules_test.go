@@ -288,3 +288,32 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// The shipped hourly AQI rules make one episode of an AQI that hovers at
+// 100 (101, 98, 94, 102), not three pages.
+func TestShippedAQIRulesDoNotFlap(t *testing.T) {
+	rs, errs := LoadRules("../configs/rules.yaml")
+	for _, e := range errs {
+		t.Fatal(e)
+	}
+	var yaml strings.Builder
+	yaml.WriteString("rules:\n")
+	for _, r := range rs.Rules {
+		if r.Name == "AQIAbove100" {
+			fmt.Fprintf(&yaml, "  - {name: AQIAbove100, aggregate: aqi, limit: 100, hysteresis: %v, severity: warning}\n", r.Hysteresis)
+		}
+	}
+	st := airStation("s", time.Minute)
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	te := newTestEngine(t, yaml.String(), []*station.Station{st}, testConfig(t.TempDir()), t0)
+	for i, v := range []float64{101, 98, 94, 102} {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		te.clock.Set(at.Add(time.Hour + time.Minute)) // the hour's AQI comes once it ends
+		te.ObserveValue(st, "aqi", at, v)
+	}
+	te.Flush()
+	time.Sleep(50 * time.Millisecond)
+	if got := te.rec.all(); len(got) != 1 || got[0].Status != StatusFiring {
+		t.Errorf("notifications %d (%v), want one firing", len(got), got)
+	}
+}
