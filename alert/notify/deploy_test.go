@@ -205,9 +205,9 @@ func TestShippedAlertmanagerInhibits(t *testing.T) {
 	}
 	alerts := []alert.Notification{
 		mk("PM25Daily", "zz-air-0601", "pm25", "critical"),
-		mk("PM25PlanTarget", "zz-air-0601", "pm25", "warning"), // muted: same station and parameter
-		mk("PM10Daily", "zz-air-0601", "pm10", "warning"),      // other parameter
-		mk("PM25Daily", "zz-air-0602", "pm25", "warning"),      // other station
+		mk("PM25PlanTarget", "zz-air-0601", "pm25", "warning"),                         // muted: same station and parameter
+		mk("PM10Daily", "zz-air-0601", "pm10", "warning"),                              // other parameter
+		mk("PM25Daily", "zz-air-0602", "pm25", "warning"),                              // other station
 		mk("EquipmentFlag", "zz-air-0601", "pm25", "warning", "category", "equipment"), // explains the data: stays
 		mk("EnvpipeDown", "", "", "critical", "team", "platform"),
 		mk("EnvpipeWALBacklogGrowing", "", "", "warning", "team", "platform"), // no station: the rule does not apply
