@@ -64,14 +64,27 @@ var names = map[string]Unit{
 // / μ (Greek mu) / u, ³ / 3, ℃ / °C.
 var norm = strings.NewReplacer("µ", "u", "μ", "u", "³", "3", "℃", "°c")
 
-// canonical holds the spellings of ingest.Params, converted to for every
-// value: looked up without folding (which allocates).
+// written are the spellings of the units as standards and tables write
+// them (HJ 212's factor table among them, beside ingest.Params'), which a
+// station's frames carry for every value.
+var written = []string{"µg/m³", "mg/m³", "ng/m³", "g/L", "mg/L", "µg/L", "ng/L", "°C", "%", "Pa", "hPa", "kPa",
+	"m/s", "degrees", "µS/cm", "mS/cm", "NTU", "个/L", ""}
+
+// canonical holds the spellings of ingest.Params and the written ones,
+// converted from and to for every value: looked up without folding (which
+// allocates).
 var canonical = func() map[string]Unit {
 	m := make(map[string]Unit)
-	for _, p := range ingest.Params {
-		if u, ok := lookupSlow(p.Unit); ok {
-			m[p.Unit] = u
+	add := func(s string) {
+		if u, ok := lookupSlow(s); ok {
+			m[s] = u
 		}
+	}
+	for _, p := range ingest.Params {
+		add(p.Unit)
+	}
+	for _, s := range written {
+		add(s)
 	}
 	return m
 }()

@@ -66,3 +66,12 @@ func TestScaleDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocs per Scale", n)
 	}
 }
+
+// Every written spelling is a unit, looked up without folding.
+func TestWrittenSpellingsAreCanonical(t *testing.T) {
+	for _, s := range written {
+		if _, ok := canonical[s]; !ok {
+			t.Errorf("%q is not a unit", s)
+		}
+	}
+}
