@@ -746,12 +746,19 @@ func (e *Engine) evalValue(ss *stationState, rule *Rule, s *series, param string
 		if c != CondBreach && ss.alert(rule.index, param, ls.severity) == nil {
 			continue // the common case, without the closure
 		}
-		ts = e.step(ss, rule, param, ls, c, v, t, now, ts, func(a *Alert) {
-			a.Limit, a.Threshold = limit, ls.level.Threshold
-			a.Ratio = ratio(v, limit, rule.dir)
-		})
+		ts = e.stepLimit(ss, rule, param, ls, c, v, limit, t, now, ts)
 	}
 	return ts
+}
+
+// stepLimit steps the alert of a value rule at level ls: v at time t
+// against limit.
+func (e *Engine) stepLimit(ss *stationState, rule *Rule, param string, ls *levelSpec, c Cond, v, limit float64,
+	t, now time.Time, ts []Transition) []Transition {
+	return e.step(ss, rule, param, ls, c, v, t, now, ts, func(a *Alert) {
+		a.Limit, a.Threshold = limit, ls.level.Threshold
+		a.Ratio = ratio(v, limit, rule.dir)
+	})
 }
 
 // endPastYear ends the alerts of a ytd_mean rule that are about a year
@@ -781,10 +788,7 @@ func (e *Engine) endPastYear(ss *stationState, rule *Rule, param string, s *seri
 		if a == nil || (a.State != StatePending && a.State != StateFiring) || yearOfDay(dayOf(a.EvalAt)) >= year {
 			continue
 		}
-		ts = e.step(ss, rule, param, ls, CondClear, v, t, now, ts, func(a *Alert) {
-			a.Limit, a.Threshold = limit, ls.level.Threshold
-			a.Ratio = ratio(v, limit, rule.dir)
-		})
+		ts = e.stepLimit(ss, rule, param, ls, CondClear, v, limit, t, now, ts)
 	}
 	return ts
 }

@@ -921,13 +921,19 @@ func TestBuiltInTextsReadWell(t *testing.T) {
 			te := newTestEngine(t, tc.rules, []*station.Station{st}, cfg, tc.at)
 			te.Observe(st, reading(st.ID, tc.at, tc.vals...))
 			n := te.rec.waitFor(t, 1)[0]
-			if s := n.Annotations["summary"]; s != tc.summary {
-				t.Errorf("summary\n got %s\nwant %s", s, tc.summary)
-			}
-			if d := n.Annotations["description"]; d != tc.desc {
-				t.Errorf("description\n got %s\nwant %s", d, tc.desc)
-			}
+			checkTexts(t, n, tc.summary, tc.desc)
 		})
+	}
+}
+
+// checkTexts compares a notification's summary and description.
+func checkTexts(t *testing.T, n Notification, summary, desc string) {
+	t.Helper()
+	if s := n.Annotations["summary"]; s != summary {
+		t.Errorf("summary\n got %s\nwant %s", s, summary)
+	}
+	if d := n.Annotations["description"]; d != desc {
+		t.Errorf("description\n got %s\nwant %s", d, desc)
 	}
 }
 
@@ -1020,12 +1026,7 @@ func TestBuiltInTextsOfAnEnd(t *testing.T) {
 			if n.Status != StatusResolved {
 				t.Fatalf("last notification %s, want resolved", n.Status)
 			}
-			if s := n.Annotations["summary"]; s != tc.summary {
-				t.Errorf("summary\n got %s\nwant %s", s, tc.summary)
-			}
-			if d := n.Annotations["description"]; d != tc.desc {
-				t.Errorf("description\n got %s\nwant %s", d, tc.desc)
-			}
+			checkTexts(t, n, tc.summary, tc.desc)
 		})
 	}
 }
